@@ -1,0 +1,32 @@
+export { DbError, type DbErrorCode } from './db-error.js';
+export {
+  createDatabase,
+  type Database,
+  type DatabaseHandle,
+  type DatabaseOptions,
+} from './database.js';
+export { migrateDatabase, migrationsFolder, migrationsHash, redactUrl } from './migrations.js';
+export {
+  ChangeListener,
+  CHANGE_CHANNEL,
+  type ChangeHint,
+  type ChangeListenerOptions,
+} from './change-listener.js';
+export * as schema from './schema/index.js';
+export {
+  findActiveDevice,
+  insertConversation,
+  insertDevice,
+  insertUser,
+  isConversationMember,
+  type Conversation,
+  type Device,
+  type User,
+} from './queries/directory-queries.js';
+export {
+  insertMessage,
+  type InsertMessageInput,
+  type Message,
+  type StoredMessage,
+} from './queries/message-queries.js';
+export { readChanges, readStreamHeads, type ChangeRow } from './queries/change-log-queries.js';

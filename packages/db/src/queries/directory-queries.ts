@@ -1,0 +1,69 @@
+import { and, eq, isNull } from 'drizzle-orm';
+import type { Database } from '../database.js';
+import { conversationMembers, conversations, devices, users } from '../schema/index.js';
+
+export type User = typeof users.$inferSelect;
+export type Device = typeof devices.$inferSelect;
+export type Conversation = typeof conversations.$inferSelect;
+
+/** Inserts a user. */
+export async function insertUser(db: Database, values: typeof users.$inferInsert): Promise<User> {
+  const [row] = await db.insert(users).values(values).returning();
+  return row!;
+}
+
+/** Inserts a device of a user. */
+export async function insertDevice(
+  db: Database,
+  values: typeof devices.$inferInsert,
+): Promise<Device> {
+  const [row] = await db.insert(devices).values(values).returning();
+  return row!;
+}
+
+/** Inserts a conversation and its members in one transaction. */
+export async function insertConversation(
+  db: Database,
+  values: typeof conversations.$inferInsert,
+  memberIds: readonly string[] = [],
+): Promise<Conversation> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx.insert(conversations).values(values).returning();
+    if (memberIds.length > 0) {
+      await tx
+        .insert(conversationMembers)
+        .values(memberIds.map((userId) => ({ conversationId: row!.id, userId })));
+    }
+    return row!;
+  });
+}
+
+/** The device if it exists and is not revoked. */
+export async function findActiveDevice(
+  db: Database,
+  deviceId: string,
+): Promise<Device | undefined> {
+  const [row] = await db
+    .select()
+    .from(devices)
+    .where(and(eq(devices.id, deviceId), isNull(devices.revokedAt)));
+  return row;
+}
+
+/** Whether the user is a member of the conversation. */
+export async function isConversationMember(
+  db: Database,
+  conversationId: string,
+  userId: string,
+): Promise<boolean> {
+  const [row] = await db
+    .select({ userId: conversationMembers.userId })
+    .from(conversationMembers)
+    .where(
+      and(
+        eq(conversationMembers.conversationId, conversationId),
+        eq(conversationMembers.userId, userId),
+      ),
+    );
+  return row !== undefined;
+}

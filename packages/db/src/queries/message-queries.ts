@@ -1,0 +1,59 @@
+import { and, eq, sql } from 'drizzle-orm';
+import type { Database } from '../database.js';
+import { changeLog, messages, streamHeads } from '../schema/index.js';
+
+export type Message = typeof messages.$inferSelect;
+
+export interface InsertMessageInput {
+  readonly conversationId: string;
+  readonly authorId: string;
+  readonly deviceId: string;
+  readonly clientId: string;
+  readonly body: string;
+}
+
+/** A message as stored, with its place in the conversation's stream. */
+export interface StoredMessage {
+  readonly message: Message;
+  readonly stream: string;
+  readonly seq: number;
+  /** False when a send with the same (device, client id) already existed: nothing was written. */
+  readonly created: boolean;
+}
+
+/**
+ * Inserts a message in one transaction and returns it with its stream seq once committed.
+ * Idempotent on (device_id, client_id): a retry returns the stored row and writes nothing.
+ */
+export async function insertMessage(db: Database, input: InsertMessageInput): Promise<StoredMessage> {
+  const stream = `conversation:${input.conversationId}`;
+  const inserted = await db.transaction(async (tx) => {
+    const [row] = await tx
+      .insert(messages)
+      .values(input)
+      .onConflictDoNothing({ target: [messages.deviceId, messages.clientId] })
+      .returning();
+    if (!row) return undefined;
+    // The capture trigger bumped the head under a row lock this transaction still holds, so the
+    // head is this message's seq.
+    const [head] = await tx
+      .select({ head: streamHeads.head })
+      .from(streamHeads)
+      .where(eq(streamHeads.stream, stream));
+    return { message: row, stream, seq: head!.head, created: true };
+  });
+  if (inserted) return inserted;
+
+  const [existing] = await db
+    .select({ message: messages, seq: changeLog.seq, stream: changeLog.stream })
+    .from(messages)
+    .innerJoin(
+      changeLog,
+      and(eq(changeLog.entityId, messages.id), eq(changeLog.kind, sql`'message.created'`)),
+    )
+    .where(and(eq(messages.deviceId, input.deviceId), eq(messages.clientId, input.clientId)));
+  if (!existing) {
+    throw new Error(`message (${input.deviceId}, ${input.clientId}) conflicted but was not found`);
+  }
+  return { ...existing, created: false };
+}

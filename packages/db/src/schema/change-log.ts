@@ -1,0 +1,48 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  customType,
+  index,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+/** PostgreSQL `xid8`: the writing transaction, kept so capture can be audited and tailed. */
+const xid8 = customType<{ data: string; driverData: string }>({ dataType: () => 'xid8' });
+
+/**
+ * The head (last seq) of every stream. The capture trigger increments it in the writing
+ * transaction: the row lock serialises writers of one stream, so seq is dense and in commit order.
+ */
+export const streamHeads = pgTable('stream_heads', {
+  stream: text('stream').primaryKey(),
+  head: bigint('head', { mode: 'number' }).notNull(),
+});
+
+/** Every committed change of every synced table, per stream, written only by triggers. */
+export const changeLog = pgTable(
+  'change_log',
+  {
+    stream: text('stream').notNull(),
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    kind: text('kind').notNull(),
+    /** Primary key of the changed row, to find a row's change (idempotent send retries). */
+    entityId: uuid('entity_id').notNull(),
+    payload: jsonb('payload').notNull(),
+    committedAt: timestamp('committed_at', { withTimezone: true })
+      .notNull()
+      .default(sql`clock_timestamp()`),
+    xid: xid8('xid')
+      .notNull()
+      .default(sql`pg_current_xact_id()`),
+  },
+  (table) => [
+    primaryKey({ columns: [table.stream, table.seq] }),
+    index('change_log_entity_id_idx').on(table.entityId),
+    index('change_log_committed_at_idx').on(table.committedAt),
+  ],
+);

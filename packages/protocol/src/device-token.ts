@@ -1,0 +1,52 @@
+import { jwtVerify, SignJWT } from 'jose';
+
+/** Who a socket is: the device and the user it belongs to. */
+export interface DeviceIdentity {
+  readonly userId: string;
+  readonly deviceId: string;
+}
+
+/** Options of {@link signDeviceToken}. */
+export interface SignDeviceTokenOptions {
+  /** Shared HMAC secret (HS256), at least 16 characters. */
+  readonly secret: string;
+  /** Lifetime, in jose's syntax (`'1h'`, `'30d'`). @default '30d' */
+  readonly expiresIn?: string;
+}
+
+const ISSUER = 'ccs';
+
+function key(secret: string): Uint8Array {
+  return new TextEncoder().encode(secret);
+}
+
+/**
+ * Signs the token a device presents in the socket.io handshake (`auth: { token }`).
+ *
+ * @example
+ * const token = await signDeviceToken({ userId, deviceId }, { secret: config.jwtSecret });
+ */
+export async function signDeviceToken(
+  identity: DeviceIdentity,
+  options: SignDeviceTokenOptions,
+): Promise<string> {
+  return new SignJWT({ uid: identity.userId })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(identity.deviceId)
+    .setIssuer(ISSUER)
+    .setIssuedAt()
+    .setExpirationTime(options.expiresIn ?? '30d')
+    .sign(key(options.secret));
+}
+
+/** Verifies a device token; throws when it is malformed, expired or signed with another key. */
+export async function verifyDeviceToken(token: string, secret: string): Promise<DeviceIdentity> {
+  const { payload } = await jwtVerify(token, key(secret), {
+    issuer: ISSUER,
+    algorithms: ['HS256'],
+  });
+  if (typeof payload.sub !== 'string' || typeof payload['uid'] !== 'string') {
+    throw new Error('token lacks sub (device id) or uid (user id)');
+  }
+  return { deviceId: payload.sub, userId: payload['uid'] };
+}

@@ -1,0 +1,21 @@
+/**
+ * Stable error codes carried by every error ack and `connect_error`. Clients branch on these,
+ * never on messages: adding a code is a protocol change.
+ */
+export const ERROR_CODES = [
+  'invalid_payload',
+  'unauthorized',
+  'forbidden',
+  'not_found',
+  'conflict',
+  'rate_limited',
+  'internal',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** The error half of an ack, and the `data` of a refused handshake. */
+export interface WireError {
+  readonly code: ErrorCode;
+  readonly message: string;
+}

@@ -1,0 +1,39 @@
+export { ERROR_CODES, type ErrorCode, type WireError } from './error-codes.js';
+export {
+  STREAM_KINDS,
+  streamName,
+  parseStreamName,
+  streamNameSchema,
+  type StreamKind,
+  type StreamName,
+} from './streams.js';
+export {
+  MAX_MESSAGE_BODY_LENGTH,
+  handshakeAuthSchema,
+  messageSendPayloadSchema,
+  subscribePayloadSchema,
+  unsubscribePayloadSchema,
+  type HandshakeAuth,
+  type MessageSendPayload,
+  type SubscribePayload,
+  type UnsubscribePayload,
+} from './payloads.js';
+export {
+  EVENTS,
+  type Ack,
+  type AckCallback,
+  type ChangeEvent,
+  type ChangeKind,
+  type ClientToServerEvents,
+  type MessageData,
+  type MessageSendResult,
+  type ResyncRequiredEvent,
+  type ServerToClientEvents,
+  type SubscribeResult,
+} from './events.js';
+export {
+  signDeviceToken,
+  verifyDeviceToken,
+  type DeviceIdentity,
+  type SignDeviceTokenOptions,
+} from './device-token.js';

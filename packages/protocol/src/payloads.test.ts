@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { messageSendPayloadSchema, subscribePayloadSchema } from './payloads.js';
+import { parseStreamName, streamName } from './streams.js';
+
+const id = '0b6d4c1e-8a43-4d4e-9a3b-2f1d8c7e6a5b';
+
+describe('subscribePayloadSchema', () => {
+  it('accepts a conversation stream with since', () => {
+    expect(subscribePayloadSchema.parse({ stream: `conversation:${id}`, since: 3 })).toEqual({
+      stream: `conversation:${id}`,
+      since: 3,
+    });
+  });
+
+  it.each([
+    ['an unknown kind', { stream: `room:${id}` }],
+    ['a non-uuid id', { stream: 'conversation:42' }],
+    ['an extra segment', { stream: `conversation:${id}:x` }],
+    ['a negative since', { stream: `conversation:${id}`, since: -1 }],
+    ['an unknown field', { stream: `conversation:${id}`, extra: true }],
+  ])('refuses %s', (_label, payload) => {
+    expect(subscribePayloadSchema.safeParse(payload).success).toBe(false);
+  });
+});
+
+describe('messageSendPayloadSchema', () => {
+  it('refuses an empty body and a body over the limit', () => {
+    const base = { conversationId: id, clientId: 'c1' };
+    expect(messageSendPayloadSchema.safeParse({ ...base, body: '' }).success).toBe(false);
+    expect(messageSendPayloadSchema.safeParse({ ...base, body: 'x'.repeat(16_385) }).success).toBe(
+      false,
+    );
+    expect(messageSendPayloadSchema.safeParse({ ...base, body: 'hi' }).success).toBe(true);
+  });
+});
+
+describe('streamName', () => {
+  it('round-trips through parseStreamName', () => {
+    expect(parseStreamName(streamName('user', id))).toEqual({ kind: 'user', id });
+  });
+});

@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { streamNameSchema } from './streams.js';
+
+/** Largest message body in characters; larger sends are refused with `invalid_payload`. */
+export const MAX_MESSAGE_BODY_LENGTH = 16_384;
+
+export const subscribePayloadSchema = z.strictObject({
+  stream: streamNameSchema,
+  /** Last seq the client has; changes with `seq > since` are replayed. Omitted: live only. */
+  since: z.number().int().nonnegative().optional(),
+});
+export type SubscribePayload = z.infer<typeof subscribePayloadSchema>;
+
+export const unsubscribePayloadSchema = z.strictObject({ stream: streamNameSchema });
+export type UnsubscribePayload = z.infer<typeof unsubscribePayloadSchema>;
+
+export const messageSendPayloadSchema = z.strictObject({
+  conversationId: z.uuid(),
+  /** Chosen by the device, unique per device: a retried send with the same id writes once. */
+  clientId: z.string().min(1).max(64),
+  body: z.string().min(1).max(MAX_MESSAGE_BODY_LENGTH),
+});
+export type MessageSendPayload = z.infer<typeof messageSendPayloadSchema>;
+
+export const handshakeAuthSchema = z.object({ token: z.string().min(1).max(4096) });
+export type HandshakeAuth = z.infer<typeof handshakeAuthSchema>;

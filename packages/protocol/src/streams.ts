@@ -1,0 +1,36 @@
+import { z } from 'zod';
+
+/** Kinds of stream; a stream name is `<kind>:<id>`. */
+export const STREAM_KINDS = ['conversation', 'workspace', 'user'] as const;
+export type StreamKind = (typeof STREAM_KINDS)[number];
+
+/** A stream name such as `conversation:6f1c…`. */
+export type StreamName = `${StreamKind}:${string}`;
+
+const uuid = z.uuid();
+
+export const streamNameSchema = z
+  .string()
+  .max(100)
+  .refine(
+    (value): value is StreamName => {
+      const [kind, id, ...rest] = value.split(':');
+      return (
+        rest.length === 0 &&
+        STREAM_KINDS.includes(kind as StreamKind) &&
+        uuid.safeParse(id).success
+      );
+    },
+    { message: 'expected "<conversation|workspace|user>:<uuid>"' },
+  );
+
+/** Builds a stream name: `streamName('conversation', id)` → `conversation:<id>`. */
+export function streamName(kind: StreamKind, id: string): StreamName {
+  return `${kind}:${id}`;
+}
+
+/** Splits a stream name into its kind and id. */
+export function parseStreamName(name: StreamName): { kind: StreamKind; id: string } {
+  const index = name.indexOf(':');
+  return { kind: name.slice(0, index) as StreamKind, id: name.slice(index + 1) };
+}

@@ -1,0 +1,199 @@
+import { readChanges, readStreamHeads, type ChangeListener, type ChangeRow, type Database } from '@ccs/db';
+import type { ChangeEvent, ChangeKind, MessageData, StreamName } from '@ccs/protocol';
+import { pino, type Logger } from 'pino';
+
+/** Options of {@link ChangeRelay}. */
+export interface ChangeRelayOptions {
+  readonly db: Database;
+  /** Source of wake-up hints; the relay never trusts them for data. */
+  readonly listener: ChangeListener;
+  /** Emits changes of one stream, in seq order, to every local subscriber of it. */
+  readonly broadcast: (stream: StreamName, changes: readonly ChangeEvent[]) => void;
+  /** Re-reads the heads of tracked streams this often, in case a hint was lost. @default 1000 */
+  readonly pollIntervalMs?: number;
+  /** Rows read per query. @default 500 */
+  readonly batchSize?: number;
+  /** @default a silent logger */
+  readonly logger?: Logger;
+}
+
+/** Result of {@link ChangeRelay.attach}. */
+export type AttachResult =
+  | { readonly ok: true; readonly head: number }
+  | { readonly ok: false; readonly reason: 'since_ahead_of_head' | 'since_before_retention'; readonly head: number };
+
+interface TrackedStream {
+  /** Newest seq emitted to the room; every change up to it has been broadcast. */
+  cursor: number;
+  subscribers: number;
+  /** Work on one stream runs one task at a time, so replay and live emits never interleave. */
+  chain: Promise<void>;
+  drainQueued: boolean;
+}
+
+/** Converts a change_log row to the wire's change event. */
+export function toChangeEvent(row: ChangeRow): ChangeEvent {
+  return {
+    stream: row.stream as StreamName,
+    seq: row.seq,
+    kind: row.kind as ChangeKind,
+    data: row.payload as MessageData,
+    committedAt: row.committedAt.toISOString(),
+  };
+}
+
+/**
+ * Delivers committed changes of the streams that local sockets subscribe to. It keeps one cursor
+ * per stream and reads `change_log` past it in seq order. Because the capture trigger gives each
+ * stream a dense seq in commit order, every committed change of a stream is visible once the
+ * next one is, so reading `seq > cursor` never skips and never repeats. It wakes on NOTIFY hints
+ * and re-reads stream heads on a timer, so a lost LISTEN connection delays delivery but loses
+ * nothing.
+ */
+export class ChangeRelay {
+  private readonly streams = new Map<StreamName, TrackedStream>();
+  private readonly pollIntervalMs: number;
+  private readonly batchSize: number;
+  private readonly logger: Logger;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private readonly onHint = (hint: { stream: string; seq: number }): void => {
+    const state = this.streams.get(hint.stream as StreamName);
+    if (state && hint.seq > state.cursor) this.scheduleDrain(hint.stream as StreamName, state);
+  };
+  private readonly onListening = (): void => void this.poll();
+
+  constructor(private readonly options: ChangeRelayOptions) {
+    this.pollIntervalMs = options.pollIntervalMs ?? 1000;
+    this.batchSize = options.batchSize ?? 500;
+    this.logger = options.logger ?? pino({ level: 'silent' });
+  }
+
+  start(): void {
+    this.options.listener.on('hint', this.onHint);
+    this.options.listener.on('listening', this.onListening);
+    this.pollTimer = setInterval(() => void this.poll(), this.pollIntervalMs);
+    this.pollTimer.unref();
+  }
+
+  /** Stops waking up; in-flight reads finish. */
+  async stop(): Promise<void> {
+    clearInterval(this.pollTimer);
+    this.options.listener.off('hint', this.onHint);
+    this.options.listener.off('listening', this.onListening);
+    await Promise.all([...this.streams.values()].map((state) => state.chain));
+  }
+
+  /** Streams with at least one local subscriber. */
+  get trackedStreams(): StreamName[] {
+    return [...this.streams.keys()];
+  }
+
+  /**
+   * Adds a subscriber to `stream`: replays what it missed after `since` through `replay`, then
+   * calls `join` (the socket joins the room) before any later change is broadcast, so the
+   * subscriber sees every change after `since` once, with no gap between replay and live.
+   */
+  attach(
+    stream: StreamName,
+    since: number | undefined,
+    replay: (changes: readonly ChangeEvent[]) => void,
+    join: () => void,
+  ): Promise<AttachResult> {
+    let state = this.streams.get(stream);
+    if (!state) {
+      state = { cursor: -1, subscribers: 0, chain: Promise.resolve(), drainQueued: false };
+      this.streams.set(stream, state);
+    }
+    state.subscribers++;
+    const tracked = state;
+    return this.enqueue(stream, tracked, async () => {
+      if (tracked.cursor < 0) {
+        tracked.cursor = (await readStreamHeads(this.options.db, [stream])).get(stream) ?? 0;
+      } else {
+        await this.drain(stream, tracked);
+      }
+      const head = tracked.cursor;
+      if (since !== undefined && since > head) {
+        return { ok: false, reason: 'since_ahead_of_head', head } as const;
+      }
+      let after = since ?? head;
+      while (after < head) {
+        const rows = await readChanges(this.options.db, stream, after, Math.min(this.batchSize, head - after));
+        if (rows[0]?.seq !== after + 1) {
+          return { ok: false, reason: 'since_before_retention', head } as const;
+        }
+        replay(rows.map(toChangeEvent));
+        after = rows[rows.length - 1]!.seq;
+      }
+      join();
+      return { ok: true, head } as const;
+    }).catch((error: unknown) => {
+      this.release(stream, tracked);
+      throw error;
+    });
+  }
+
+  /** Removes a subscriber added by {@link attach}; the stream is forgotten with its last one. */
+  detach(stream: StreamName): void {
+    const state = this.streams.get(stream);
+    if (state) this.release(stream, state);
+  }
+
+  private release(stream: StreamName, state: TrackedStream): void {
+    state.subscribers--;
+    if (state.subscribers <= 0 && this.streams.get(stream) === state) this.streams.delete(stream);
+  }
+
+  private scheduleDrain(stream: StreamName, state: TrackedStream): void {
+    if (state.drainQueued) return;
+    state.drainQueued = true;
+    void this.enqueue(stream, state, async () => {
+      state.drainQueued = false;
+      await this.drain(stream, state);
+    }).catch((error: unknown) => {
+      // The cursor did not move: the next hint or poll retries from the same place.
+      this.logger.warn({ err: error, stream }, 'change relay read failed; will retry');
+    });
+  }
+
+  private async drain(stream: StreamName, state: TrackedStream): Promise<void> {
+    if (state.cursor < 0) return;
+    for (;;) {
+      const rows = await readChanges(this.options.db, stream, state.cursor, this.batchSize);
+      if (rows.length === 0) return;
+      const changes = rows.map(toChangeEvent);
+      if (changes[0]!.seq !== state.cursor + 1) {
+        // Cannot happen while seq is dense; if retention outran us, say so rather than hide it.
+        this.logger.error({ stream, cursor: state.cursor, next: changes[0]!.seq }, 'gap in change_log');
+      }
+      state.cursor = changes[changes.length - 1]!.seq;
+      this.options.broadcast(stream, changes);
+      if (rows.length < this.batchSize) return;
+    }
+  }
+
+  private async poll(): Promise<void> {
+    const streams = this.trackedStreams;
+    if (streams.length === 0) return;
+    try {
+      const heads = await readStreamHeads(this.options.db, streams);
+      for (const [stream, head] of heads) {
+        const state = this.streams.get(stream as StreamName);
+        if (state && state.cursor >= 0 && head > state.cursor) {
+          this.scheduleDrain(stream as StreamName, state);
+        }
+      }
+    } catch (error) {
+      this.logger.warn({ err: error }, 'change relay poll failed; will retry');
+    }
+  }
+
+  private enqueue<T>(stream: StreamName, state: TrackedStream, task: () => Promise<T>): Promise<T> {
+    const result = state.chain.then(task);
+    state.chain = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+}

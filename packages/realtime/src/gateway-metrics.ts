@@ -1,0 +1,30 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/** The gateway's Prometheus metrics, registered on the registry given. */
+export interface GatewayMetrics {
+  readonly connectedSockets: Gauge;
+  readonly changesDelivered: Counter;
+  readonly commitToEmitSeconds: Histogram;
+}
+
+/** Registers the gateway's metrics on `registry`. */
+export function createGatewayMetrics(registry: Registry): GatewayMetrics {
+  return {
+    connectedSockets: new Gauge({
+      name: 'ccs_connected_sockets',
+      help: 'Sockets connected to this gateway',
+      registers: [registry],
+    }),
+    changesDelivered: new Counter({
+      name: 'ccs_changes_delivered_total',
+      help: 'Change events emitted to sockets (one per change per receiving socket)',
+      registers: [registry],
+    }),
+    commitToEmitSeconds: new Histogram({
+      name: 'ccs_commit_to_emit_seconds',
+      help: 'Time from a change being written in PostgreSQL to its emit by this gateway',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+  };
+}

@@ -1,0 +1,259 @@
+import {
+  ChangeListener,
+  findActiveDevice,
+  insertMessage,
+  isConversationMember,
+  type Database,
+} from '@ccs/db';
+import {
+  EVENTS,
+  handshakeAuthSchema,
+  messageSendPayloadSchema,
+  parseStreamName,
+  subscribePayloadSchema,
+  unsubscribePayloadSchema,
+  type Ack,
+  type ChangeEvent,
+  type ClientToServerEvents,
+  type ServerToClientEvents,
+  type StreamName,
+  verifyDeviceToken,
+  type DeviceIdentity,
+} from '@ccs/protocol';
+import { pino, type Logger } from 'pino';
+import type { Server, Socket } from 'socket.io';
+import type { z } from 'zod';
+import { ChangeRelay } from './change-relay.js';
+import type { GatewayMetrics } from './gateway-metrics.js';
+import { RealtimeError } from './realtime-error.js';
+
+/** What the gateway keeps on each socket (`socket.data`). */
+export interface GatewaySocketData extends DeviceIdentity {
+  /** Streams this socket is subscribed to. */
+  streams: Set<StreamName>;
+}
+
+export type GatewayServer = Server<
+  ClientToServerEvents,
+  ServerToClientEvents,
+  Record<string, never>,
+  GatewaySocketData
+>;
+type GatewaySocket = Socket<
+  ClientToServerEvents,
+  ServerToClientEvents,
+  Record<string, never>,
+  GatewaySocketData
+>;
+
+/** Options of {@link startGateway}. */
+export interface GatewayOptions {
+  /** The socket.io server to serve on; the gateway adds auth middleware and handlers. */
+  readonly io: GatewayServer;
+  readonly db: Database;
+  /** Connection string for the dedicated LISTEN connection. */
+  readonly databaseUrl: string;
+  /** HMAC secret device tokens are signed with. */
+  readonly jwtSecret: string;
+  /** @default a silent logger */
+  readonly logger?: Logger;
+  /** When given, the gateway records into these. */
+  readonly metrics?: GatewayMetrics;
+  /** Relay tuning. */
+  readonly relay?: { readonly pollIntervalMs?: number; readonly batchSize?: number };
+}
+
+/** A running gateway. */
+export interface Gateway {
+  readonly relay: ChangeRelay;
+  /** Disconnects nothing (close the socket.io server for that); stops the relay and LISTEN. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the CCS protocol on a socket.io server: authenticates devices, authorises and replays
+ * subscriptions, writes sends through PostgreSQL, and relays committed changes to subscribers.
+ *
+ * @example
+ * const io = new Server(httpServer);
+ * const gateway = await startGateway({ io, db, databaseUrl, jwtSecret });
+ */
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const { io, db, metrics } = options;
+  const logger = options.logger ?? pino({ level: 'silent' });
+  const listener = new ChangeListener({ url: options.databaseUrl });
+  listener.on('lost', (error) => logger.warn({ err: error }, 'LISTEN connection lost; reconnecting'));
+
+  const relay = new ChangeRelay({
+    db,
+    listener,
+    logger,
+    ...options.relay,
+    broadcast: (stream, changes) => broadcast(io, stream, changes, metrics),
+  });
+  await listener.start();
+  relay.start();
+
+  io.use((socket, next) => {
+    authenticate(socket.handshake.auth, db, options.jwtSecret).then(
+      (identity) => {
+        socket.data = { ...identity, streams: new Set() };
+        next();
+      },
+      (error: unknown) => {
+        const wire = toRealtimeError(error, logger);
+        next(Object.assign(new Error(wire.message), { data: wire.toWire() }));
+      },
+    );
+  });
+
+  io.on('connection', (socket) => {
+    metrics?.connectedSockets.inc();
+    socket.on('disconnect', () => {
+      metrics?.connectedSockets.dec();
+      for (const stream of socket.data.streams) relay.detach(stream);
+      socket.data.streams.clear();
+    });
+
+    handle(socket, EVENTS.subscribe, subscribePayloadSchema, logger, async (payload) => {
+      await authorizeStream(db, socket.data, payload.stream);
+      if (socket.data.streams.has(payload.stream)) {
+        throw new RealtimeError('conflict', `already subscribed to ${payload.stream}`);
+      }
+      socket.data.streams.add(payload.stream);
+      const result = await relay
+        .attach(
+          payload.stream,
+          payload.since,
+          (changes) => {
+            for (const change of changes) socket.emit(EVENTS.change, change);
+          },
+          () => void socket.join(payload.stream),
+        )
+        .catch((error: unknown) => {
+          socket.data.streams.delete(payload.stream);
+          throw error;
+        });
+      if (!result.ok) {
+        socket.data.streams.delete(payload.stream);
+        relay.detach(payload.stream);
+        socket.emit(EVENTS.resyncRequired, { stream: payload.stream, reason: result.reason });
+        throw new RealtimeError(
+          'conflict',
+          `cannot resume ${payload.stream} after seq ${payload.since ?? 0} (${result.reason}); refetch the stream and subscribe without since`,
+        );
+      }
+      return { head: result.head };
+    });
+
+    handle(socket, EVENTS.unsubscribe, unsubscribePayloadSchema, logger, async (payload) => {
+      if (socket.data.streams.delete(payload.stream)) {
+        await socket.leave(payload.stream);
+        relay.detach(payload.stream);
+      }
+      return {};
+    });
+
+    handle(socket, EVENTS.messageSend, messageSendPayloadSchema, logger, async (payload) => {
+      const { userId, deviceId } = socket.data;
+      if (!(await isConversationMember(db, payload.conversationId, userId))) {
+        throw new RealtimeError('forbidden', `not a member of conversation ${payload.conversationId}`);
+      }
+      const stored = await insertMessage(db, { ...payload, authorId: userId, deviceId });
+      return { id: stored.message.id, stream: stored.stream as StreamName, seq: stored.seq };
+    });
+  });
+
+  return {
+    relay,
+    async close() {
+      await relay.stop();
+      await listener.stop();
+    },
+  };
+}
+
+function broadcast(
+  io: GatewayServer,
+  stream: StreamName,
+  changes: readonly ChangeEvent[],
+  metrics: GatewayMetrics | undefined,
+): void {
+  const receivers = io.sockets.adapter.rooms.get(stream)?.size ?? 0;
+  const now = Date.now();
+  for (const change of changes) {
+    io.local.to(stream).emit(EVENTS.change, change);
+    metrics?.commitToEmitSeconds.observe((now - Date.parse(change.committedAt)) / 1000);
+  }
+  metrics?.changesDelivered.inc(receivers * changes.length);
+}
+
+async function authenticate(auth: unknown, db: Database, secret: string): Promise<DeviceIdentity> {
+  const parsed = handshakeAuthSchema.safeParse(auth);
+  if (!parsed.success) {
+    throw new RealtimeError('unauthorized', 'handshake needs auth: { token } with a device token');
+  }
+  let identity: DeviceIdentity;
+  try {
+    identity = await verifyDeviceToken(parsed.data.token, secret);
+  } catch (error) {
+    throw new RealtimeError('unauthorized', `invalid device token: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const device = await findActiveDevice(db, identity.deviceId);
+  if (!device || device.userId !== identity.userId) {
+    throw new RealtimeError('unauthorized', 'device unknown or revoked; sign in again');
+  }
+  return identity;
+}
+
+async function authorizeStream(db: Database, identity: DeviceIdentity, stream: StreamName): Promise<void> {
+  const { kind, id } = parseStreamName(stream);
+  const allowed =
+    kind === 'conversation'
+      ? await isConversationMember(db, id, identity.userId)
+      : kind === 'user' && id === identity.userId;
+  if (!allowed) throw new RealtimeError('forbidden', `not allowed to subscribe to ${stream}`);
+}
+
+/**
+ * Registers a handler that validates its payload, always answers through the ack, and turns
+ * every failure into an error ack: the connection stays up and nothing is half-written.
+ */
+function handle<Schema extends z.ZodType, Result extends object>(
+  socket: GatewaySocket,
+  event: keyof ClientToServerEvents,
+  schema: Schema,
+  logger: Logger,
+  handler: (payload: z.infer<Schema>) => Promise<Result>,
+): void {
+  // socket.io's typed `on` cannot express one generic handler over several events.
+  (socket as unknown as Socket).on(event, (payload: unknown, ack: unknown) => {
+    if (typeof ack !== 'function') {
+      logger.debug({ event }, 'event without ack callback ignored');
+      return;
+    }
+    const reply = ack as (response: Ack<Result>) => void;
+    const parsed = schema.safeParse(payload);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
+      reply({
+        ok: false,
+        error: { code: 'invalid_payload', message: `${event}: ${where}${issue?.message ?? 'invalid'}` },
+      });
+      return;
+    }
+    handler(parsed.data).then(
+      (result) => reply({ ok: true, ...result }),
+      (error: unknown) => reply({ ok: false, error: toRealtimeError(error, logger).toWire() }),
+    );
+  });
+}
+
+function toRealtimeError(error: unknown, logger: Logger): RealtimeError {
+  if (error instanceof RealtimeError) return error;
+  logger.error({ err: error }, 'unexpected gateway error');
+  return new RealtimeError('internal', 'internal error; retry later', { cause: error });
+}

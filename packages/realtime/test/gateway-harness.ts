@@ -1,0 +1,40 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { TestDatabase } from '@ccs/test-env';
+import { Server } from 'socket.io';
+import { startGateway, type Gateway, type GatewayServer } from '../src/gateway.js';
+
+export const jwtSecret = 'realtime-test-secret-0123456789';
+
+export interface GatewayHarness {
+  readonly url: string;
+  readonly io: GatewayServer;
+  readonly gateway: Gateway;
+  close(): Promise<void>;
+}
+
+/** The gateway on a real socket.io server on an ephemeral loopback port. */
+export async function startGatewayHarness(
+  database: TestDatabase,
+  relay: { pollIntervalMs?: number } = {},
+): Promise<GatewayHarness> {
+  const http = createServer();
+  const io: GatewayServer = new Server(http, { maxHttpBufferSize: 64 * 1024 });
+  const gateway = await startGateway({
+    io,
+    db: database.db,
+    databaseUrl: database.url,
+    jwtSecret,
+    relay,
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(http.address() as AddressInfo).port}`,
+    io,
+    gateway,
+    async close() {
+      await io.close();
+      await gateway.close();
+    },
+  };
+}

@@ -1,0 +1,213 @@
+import { readChanges } from '@ccs/db';
+import { createMessage, seedConversationScenario, type ConversationScenario } from '@ccs/fixtures';
+import { signDeviceToken, type ChangeEvent } from '@ccs/protocol';
+import { TestClient } from '@ccs/test-clients';
+import { test as base } from '@ccs/test-env';
+import { describe, expect } from 'vitest';
+import { jwtSecret, startGatewayHarness, type GatewayHarness } from './gateway-harness.js';
+
+interface GatewayFixtures {
+  harness: GatewayHarness;
+  scenario: ConversationScenario;
+  connect: (token: string) => Promise<TestClient>;
+}
+
+const test = base.extend<GatewayFixtures>({
+  harness: async ({ database }, use) => {
+    const harness = await startGatewayHarness(database, { pollIntervalMs: 200 });
+    await use(harness);
+    await harness.close();
+  },
+  scenario: async ({ database }, use) => {
+    await use(await seedConversationScenario(database.db, { jwtSecret }));
+  },
+  connect: async ({ harness }, use) => {
+    const clients: TestClient[] = [];
+    await use(async (token) => {
+      const client = new TestClient({ url: harness.url, token });
+      clients.push(client);
+      await client.open();
+      return client;
+    });
+    for (const client of clients) client.close();
+  },
+});
+
+function devicesOf(scenario: ConversationScenario) {
+  const [alice, bob] = scenario.users;
+  return { aliceLaptop: alice!.devices[0]!, alicePhone: alice!.devices[1]!, bobPhone: bob!.devices[0]! };
+}
+
+describe('gateway handshake', () => {
+  test('refuses a socket without a token', async ({ harness }) => {
+    const client = new TestClient({ url: harness.url, token: '' });
+    await expect(client.open()).rejects.toMatchObject({ data: { code: 'unauthorized' } });
+    client.close();
+  });
+
+  test('refuses a token signed with another secret', async ({ harness, scenario }) => {
+    const { aliceLaptop } = devicesOf(scenario);
+    const token = await signDeviceToken(
+      { userId: aliceLaptop.userId, deviceId: aliceLaptop.id },
+      { secret: 'another-secret-0123456789' },
+    );
+    const client = new TestClient({ url: harness.url, token });
+    await expect(client.open()).rejects.toMatchObject({ data: { code: 'unauthorized' } });
+    client.close();
+  });
+
+  test('refuses a revoked device', async ({ harness, scenario, database }) => {
+    const { aliceLaptop } = devicesOf(scenario);
+    await database.pool.query('UPDATE devices SET revoked_at = now() WHERE id = $1', [aliceLaptop.id]);
+    const client = new TestClient({ url: harness.url, token: aliceLaptop.token });
+    await expect(client.open()).rejects.toMatchObject({
+      data: { code: 'unauthorized', message: expect.stringContaining('revoked') },
+    });
+    client.close();
+  });
+});
+
+describe('gateway subscribe and send', () => {
+  test('delivers a send to every device of the conversation, after an ack with its seq', async ({
+    scenario,
+    connect,
+  }) => {
+    const { aliceLaptop, alicePhone, bobPhone } = devicesOf(scenario);
+    const clients = await Promise.all([aliceLaptop, alicePhone, bobPhone].map((d) => connect(d.token)));
+    for (const client of clients) {
+      expect(await client.emitWithAck('subscribe', { stream: scenario.stream })).toEqual({ ok: true, head: 0 });
+    }
+    const ack = await clients[0]!.emitWithAck('message:send', {
+      conversationId: scenario.conversation.id,
+      clientId: 'c-1',
+      body: 'hello from the laptop',
+    });
+    expect(ack).toMatchObject({ ok: true, stream: scenario.stream, seq: 1 });
+    for (const client of clients) {
+      const [change] = await client.waitFor('change', { predicate: (c) => c.seq === 1 });
+      expect(change).toMatchObject({
+        stream: scenario.stream,
+        kind: 'message.created',
+        data: { body: 'hello from the laptop', deviceId: aliceLaptop.id, clientId: 'c-1' },
+      });
+      expect(Date.parse(change.committedAt)).not.toBeNaN();
+    }
+  });
+
+  test('delivers a message inserted with plain SQL, by anyone', async ({ scenario, connect, database }) => {
+    const { bobPhone, aliceLaptop } = devicesOf(scenario);
+    const bob = await connect(bobPhone.token);
+    await bob.emitWithAck('subscribe', { stream: scenario.stream });
+    await database.pool.query(
+      `INSERT INTO messages (conversation_id, author_id, device_id, client_id, body) VALUES ($1, $2, $3, 'psql-1', 'typed in psql')`,
+      [scenario.conversation.id, aliceLaptop.userId, aliceLaptop.id],
+    );
+    const [change] = await bob.waitFor('change');
+    expect(change.data.body).toBe('typed in psql');
+  });
+
+  test('a retried send returns the same row and is delivered once', async ({ scenario, connect }) => {
+    const { aliceLaptop, bobPhone } = devicesOf(scenario);
+    const [alice, bob] = await Promise.all([connect(aliceLaptop.token), connect(bobPhone.token)]);
+    await bob.emitWithAck('subscribe', { stream: scenario.stream });
+    const send = { conversationId: scenario.conversation.id, clientId: 'same', body: 'once' };
+    const first = await alice.emitWithAck('message:send', send);
+    const retry = await alice.emitWithAck('message:send', send);
+    expect(retry).toEqual(first);
+    await alice.emitWithAck('message:send', { ...send, clientId: 'next' });
+    await bob.waitFor('change', { predicate: (c) => c.seq === 2 });
+    expect(bob.received('change').map(([c]) => c.data.clientId)).toEqual(['same', 'next']);
+  });
+
+  test('replays changes after since, then goes live, with no gap and no duplicate', async ({
+    scenario,
+    connect,
+    database,
+  }) => {
+    const { aliceLaptop, bobPhone } = devicesOf(scenario);
+    for (let i = 0; i < 5; i++) await createMessage(database.db, aliceLaptop, scenario.conversation.id);
+    const bob = await connect(bobPhone.token);
+    const subscribed = bob.emitWithAck('subscribe', { stream: scenario.stream, since: 2 });
+    // Writes racing the subscribe must be delivered too, exactly once.
+    const racing = Array.from({ length: 5 }, () =>
+      createMessage(database.db, aliceLaptop, scenario.conversation.id),
+    );
+    const ack = await subscribed;
+    await Promise.all(racing);
+    expect(ack.ok).toBe(true);
+    await bob.waitForCount('change', 8);
+    const seqs = bob.received('change').map(([c]: [ChangeEvent]) => c.seq);
+    expect(seqs).toEqual([3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  test('asks for a resync when since is ahead of the stream', async ({ scenario, connect }) => {
+    const bob = await connect(devicesOf(scenario).bobPhone.token);
+    const ack = await bob.emitWithAck('subscribe', { stream: scenario.stream, since: 50 });
+    expect(ack).toMatchObject({ ok: false, error: { code: 'conflict' } });
+    const [resync] = await bob.waitFor('resync_required');
+    expect(resync).toEqual({ stream: scenario.stream, reason: 'since_ahead_of_head' });
+  });
+
+  test('keeps delivering after the LISTEN connection is terminated', async ({
+    scenario,
+    connect,
+    database,
+  }) => {
+    const { aliceLaptop, bobPhone } = devicesOf(scenario);
+    const bob = await connect(bobPhone.token);
+    await bob.emitWithAck('subscribe', { stream: scenario.stream });
+    await database.pool.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'ccs-change-listener' AND datname = current_database()",
+    );
+    await createMessage(database.db, aliceLaptop, scenario.conversation.id, { body: 'after' });
+    const [change] = await bob.waitFor('change');
+    expect(change.data.body).toBe('after');
+  });
+});
+
+describe('gateway refusals', () => {
+  test('refuses a stream the user is not a member of, and writes nothing', async ({
+    scenario,
+    connect,
+    database,
+  }) => {
+    const other = await seedConversationScenario(database.db, { jwtSecret, devicesPerUser: [1] });
+    const bob = await connect(devicesOf(scenario).bobPhone.token);
+    expect(await bob.emitWithAck('subscribe', { stream: other.stream })).toMatchObject({
+      ok: false,
+      error: { code: 'forbidden' },
+    });
+    expect(
+      await bob.emitWithAck('message:send', { conversationId: other.conversation.id, clientId: 'x', body: 'y' }),
+    ).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(await readChanges(database.db, other.stream, 0, 10)).toEqual([]);
+  });
+
+  test('answers bad input with invalid_payload and keeps the connection up', async ({
+    scenario,
+    connect,
+    database,
+  }) => {
+    const alice = await connect(devicesOf(scenario).aliceLaptop.token);
+    const bad = await alice.emitWithAck('message:send', {
+      conversationId: 'not-a-uuid',
+      clientId: 'c',
+      body: 'x',
+    });
+    expect(bad).toMatchObject({ ok: false, error: { code: 'invalid_payload', message: expect.stringContaining('conversationId') } });
+    const empty = await alice.emitWithAck('message:send', {
+      conversationId: scenario.conversation.id,
+      clientId: 'c',
+      body: '',
+    });
+    expect(empty).toMatchObject({ ok: false, error: { code: 'invalid_payload' } });
+    expect(alice.socket.connected).toBe(true);
+    expect(await readChanges(database.db, scenario.stream, 0, 10)).toEqual([]);
+    const good = await alice.emitWithAck('message:send', {
+      conversationId: scenario.conversation.id,
+      clientId: 'c',
+      body: 'fine',
+    });
+    expect(good).toMatchObject({ ok: true, seq: 1 });
+  });
+});
