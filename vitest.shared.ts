@@ -29,8 +29,13 @@ export function defineProjectTestConfig(options: ProjectTestOptions): ViteUserCo
   const workspaceRoot = import.meta.dirname;
   return defineConfig({
     root: options.root,
-    resolve: { conditions: sourceConditions },
-    ssr: { resolve: { conditions: sourceConditions } },
+    plugins: [
+      {
+        // Every environment (test files, and the one that runs globalSetup) resolves to source.
+        name: 'ccs-source-conditions',
+        configEnvironment: () => ({ resolve: { conditions: sourceConditions } }),
+      },
+    ],
     test: {
       name: options.name,
       include: options.include ?? ['src/**/*.test.ts', 'test/**/*.test.ts'],

@@ -2,7 +2,7 @@ import { readChanges } from '@ccs/db';
 import { createMessage, seedConversationScenario, type ConversationScenario } from '@ccs/fixtures';
 import { signDeviceToken, type ChangeEvent } from '@ccs/protocol';
 import { TestClient } from '@ccs/test-clients';
-import { test as base } from '@ccs/test-env';
+import { test as base } from '@ccs/test-env/vitest';
 import { describe, expect } from 'vitest';
 import { jwtSecret, startGatewayHarness, type GatewayHarness } from './gateway-harness.js';
 

@@ -1,4 +1,5 @@
-export { test, type CcsTestFixtures, type CcsWorkerFixtures } from './test-fixtures.js';
+// Node-side API, safe to import from scripts and vitest `globalSetup`. The vitest fixtures
+// (`test`) live in `@ccs/test-env/vitest`, because extending `test` needs a running test file.
 export {
   createTestDatabase,
   type CreateTestDatabaseOptions,
@@ -6,3 +7,8 @@ export {
 } from './test-database.js';
 export { ensureTemplateDatabase } from './template-database.js';
 export { withDatabase, type TestEnvInfo } from './test-env-info.js';
+export {
+  startServerProcess,
+  type ServerProcess,
+  type ServerProcessOptions,
+} from './server-process.js';

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+
+const DEV_JWT_SECRET = 'ccs-local-development-secret-change-me';
+
+const envSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+    DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/ccs'),
+    REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+    CCS_JWT_SECRET: z.string().min(16).default(DEV_JWT_SECRET),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    CCS_RELAY_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  })
+  .refine((env) => env.NODE_ENV !== 'production' || env.CCS_JWT_SECRET !== DEV_JWT_SECRET, {
+    path: ['CCS_JWT_SECRET'],
+    message: 'must be set to a secret of your own in production',
+  });
+
+/** The service's configuration, validated once at start-up. */
+export interface SyncServerConfig {
+  readonly env: 'development' | 'test' | 'production';
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly databaseUrl: string;
+  readonly redisUrl: string;
+  readonly jwtSecret: string;
+  readonly logLevel: string;
+  readonly relayPollMs: number;
+}
+
+/** Thrown when the environment does not describe a valid configuration. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'invalid_config';
+}
+
+/** Reads and validates the configuration from environment variables, with local defaults. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): SyncServerConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues
+      .map((issue) => `  ${issue.path.join('.')}: ${issue.message}`)
+      .join('\n');
+    throw new ConfigError(`invalid configuration; fix these environment variables:\n${problems}`);
+  }
+  const value = parsed.data;
+  return {
+    env: value.NODE_ENV,
+    host: value.HOST,
+    port: value.PORT,
+    databaseUrl: value.DATABASE_URL,
+    redisUrl: value.REDIS_URL,
+    jwtSecret: value.CCS_JWT_SECRET,
+    logLevel: value.LOG_LEVEL,
+    relayPollMs: value.CCS_RELAY_POLL_MS,
+  };
+}

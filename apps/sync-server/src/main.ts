@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+// The sync-server process: `node dist/main.js [--demo]`. Configuration comes from the
+// environment (see config.ts); `--demo` seeds demo users and plays a live demo once serving.
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { loadConfig } from './config.js';
+import { runLiveDemo } from './demo/live-demo.js';
+import { startSyncServer } from './sync-server.js';
+
+const { values } = parseArgs({ options: { demo: { type: 'boolean', default: false } } });
+const config = loadConfig();
+const logger = pino({ level: config.logLevel, base: { service: 'ccs-sync-server' } });
+
+const server = await startSyncServer(config, logger);
+logger.info({ url: server.url, port: Number(new URL(server.url).port) }, 'listening');
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  });
+}
+
+if (values.demo) {
+  await runLiveDemo({ url: server.url, db: server.database.db, jwtSecret: config.jwtSecret }).catch(
+    (error: unknown) => logger.error({ err: error }, 'live demo failed'),
+  );
+}

@@ -1,0 +1,101 @@
+import type { AddressInfo } from 'node:net';
+import { createDatabase, type DatabaseHandle } from '@ccs/db';
+import { createGatewayMetrics, startGateway, type Gateway, type GatewayServer } from '@ccs/realtime';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Server } from 'socket.io';
+import type { SyncServerConfig } from './config.js';
+import { registerHealthRoutes } from './http/health-routes.js';
+import { registerMetricsRoute } from './http/metrics-route.js';
+
+/** Largest socket.io frame accepted; larger ones close the connection. */
+export const MAX_FRAME_BYTES = 64 * 1024;
+
+/** A running sync-server. */
+export interface SyncServer {
+  readonly app: FastifyInstance;
+  readonly io: GatewayServer;
+  readonly gateway: Gateway;
+  readonly database: DatabaseHandle;
+  readonly redis: Redis;
+  readonly registry: Registry;
+  /** Base URL once listening, e.g. `http://127.0.0.1:3000`. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the whole service on one port: HTTP (health, readiness, metrics) and the socket.io
+ * gateway. Nothing here reads the environment: pass a config from {@link loadConfig}.
+ */
+export async function startSyncServer(config: SyncServerConfig, logger: Logger): Promise<SyncServer> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // Health probes and scrapes every few seconds would drown the log.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  const database = createDatabase({ url: config.databaseUrl, applicationName: 'ccs-sync-server' });
+  const redis = new Redis(config.redisUrl, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+  });
+  redis.on('error', (error: Error) => logger.debug({ err: error }, 'redis connection error'));
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const metrics = createGatewayMetrics(registry);
+
+  registerHealthRoutes(app, {
+    postgres: async () => {
+      await database.pool.query('SELECT 1');
+    },
+    redis: async () => {
+      if (redis.status === 'wait' || redis.status === 'end') await redis.connect();
+      await redis.ping();
+    },
+  });
+  registerMetricsRoute(app, registry);
+
+  const io: GatewayServer = new Server(app.server, {
+    maxHttpBufferSize: MAX_FRAME_BYTES,
+    serveClient: false,
+  });
+  const gateway = await startGateway({
+    io,
+    db: database.db,
+    databaseUrl: config.databaseUrl,
+    jwtSecret: config.jwtSecret,
+    logger: logger.child({ component: 'gateway' }),
+    metrics,
+    relay: { pollIntervalMs: config.relayPollMs },
+  });
+  await redis.connect().catch((error: unknown) => {
+    logger.warn({ err: error }, 'Redis not reachable yet; /readyz will say so');
+  });
+
+  await app.listen({ host: config.host, port: config.port });
+  const { port } = app.server.address() as AddressInfo;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    io,
+    gateway,
+    database,
+    redis,
+    registry,
+    url,
+    close: () =>
+      (closing ??= (async () => {
+        await io.close();
+        await gateway.close();
+        await app.close();
+        redis.disconnect();
+        await database.close();
+      })()),
+  };
+}

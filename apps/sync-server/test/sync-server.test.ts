@@ -1,0 +1,97 @@
+import { seedConversationScenario } from '@ccs/fixtures';
+import { TestClient } from '@ccs/test-clients';
+import { test as base } from '@ccs/test-env/vitest';
+import { pino } from 'pino';
+import { describe, expect } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { startSyncServer, type SyncServer } from '../src/sync-server.js';
+
+const jwtSecret = 'sync-server-test-secret-0123456789';
+
+const test = base.extend('startServer', async ({ database, testEnv }, { onCleanup }) => {
+  const servers: SyncServer[] = [];
+  onCleanup(async () => {
+    await Promise.all(servers.map((server) => server.close()));
+  });
+  return async (env: Record<string, string> = {}): Promise<SyncServer> => {
+    const config = loadConfig({
+      PORT: '0',
+      DATABASE_URL: database.url,
+      REDIS_URL: testEnv.redisUrl,
+      CCS_JWT_SECRET: jwtSecret,
+      ...env,
+    });
+    const server = await startSyncServer(config, pino({ level: 'silent' }));
+    servers.push(server);
+    return server;
+  };
+});
+
+describe('sync-server HTTP', () => {
+  test('answers /healthz and /readyz when PostgreSQL and Redis are up', async ({ startServer }) => {
+    const server = await startServer();
+    const health = await fetch(`${server.url}/healthz`);
+    expect(health.status).toBe(200);
+    const ready = await fetch(`${server.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready', checks: { postgres: 'ok', redis: 'ok' } });
+  });
+
+  test('is not ready, naming Redis, when Redis cannot be reached', async ({ startServer }) => {
+    // Port 1 on loopback: nothing listens there, so the connection is refused at once.
+    const server = await startServer({ REDIS_URL: 'redis://127.0.0.1:1' });
+    const ready = await fetch(`${server.url}/readyz`);
+    expect(ready.status).toBe(503);
+    const body = (await ready.json()) as { checks: Record<string, string> };
+    expect(body.checks['postgres']).toBe('ok');
+    expect(body.checks['redis']).not.toBe('ok');
+  });
+
+  test('exports connected sockets, deliveries and commit-to-emit latency on /metrics', async ({
+    startServer,
+    database,
+  }) => {
+    const server = await startServer();
+    const scenario = await seedConversationScenario(database.db, { jwtSecret, devicesPerUser: [1, 1] });
+    const [alice, bob] = await Promise.all(
+      scenario.users.map(({ devices }) => TestClient.connect({ url: server.url, token: devices[0]!.token })),
+    );
+    try {
+      await bob!.emitWithAck('subscribe', { stream: scenario.stream });
+      await alice!.emitWithAck('message:send', {
+        conversationId: scenario.conversation.id,
+        clientId: 'm1',
+        body: 'metered',
+      });
+      await bob!.waitFor('change');
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      expect(metrics).toMatch(/^ccs_connected_sockets 2$/m);
+      expect(metrics).toMatch(/^ccs_changes_delivered_total 1$/m);
+      expect(metrics).toMatch(/^ccs_commit_to_emit_seconds_count 1$/m);
+    } finally {
+      alice!.close();
+      bob!.close();
+    }
+  });
+});
+
+describe('sync-server limits', () => {
+  test('closes a socket that sends a frame over the size limit', async ({ startServer, database }) => {
+    const server = await startServer();
+    const scenario = await seedConversationScenario(database.db, { jwtSecret, devicesPerUser: [1] });
+    const client = await TestClient.connect({ url: server.url, token: scenario.users[0]!.devices[0]!.token });
+    const disconnected = new Promise<string>((resolve) => client.socket.once('disconnect', resolve));
+    client.socket.emit(
+      'message:send',
+      {
+        conversationId: scenario.conversation.id,
+        clientId: 'big',
+        body: 'x'.repeat(100 * 1024),
+      },
+      () => undefined,
+    );
+    expect(await disconnected).toBe('transport close');
+    const { rows } = await database.pool.query('SELECT count(*)::int AS n FROM messages');
+    expect(rows[0]).toEqual({ n: 0 });
+  });
+});

@@ -1,3 +1,0 @@
-import { defineProjectTestConfig } from '../../vitest.shared.js';
-
-export default defineProjectTestConfig({ name: 'jobs', root: import.meta.dirname });

@@ -1,0 +1,4 @@
+// `@ccs/test-env/vitest`: fixtures for test files.
+export { test } from './test-fixtures.js';
+export type { TestDatabase } from './test-database.js';
+export type { TestEnvInfo } from './test-env-info.js';
