@@ -21,13 +21,21 @@ afterAll(async () => {
   await database.close();
 });
 
-async function connectAll(): Promise<{ aliceLaptop: TestClient; alicePhone: TestClient; bobPhone: TestClient }> {
+async function connectAll(): Promise<{
+  aliceLaptop: TestClient;
+  alicePhone: TestClient;
+  bobPhone: TestClient;
+}> {
   const [alice, bob] = scenario.users;
   const tokens = [alice!.devices[0]!.token, alice!.devices[1]!.token, bob!.devices[0]!.token];
-  const connected = await Promise.all(tokens.map((token) => TestClient.connect({ url: server.url, token })));
+  const connected = await Promise.all(
+    tokens.map((token) => TestClient.connect({ url: server.url, token })),
+  );
   clients.push(...connected);
   for (const client of connected) {
-    expect(await client.emitWithAck('subscribe', { stream: scenario.stream })).toMatchObject({ ok: true });
+    expect(await client.emitWithAck('subscribe', { stream: scenario.stream })).toMatchObject({
+      ok: true,
+    });
   }
   const [aliceLaptop, alicePhone, bobPhone] = connected;
   return { aliceLaptop: aliceLaptop!, alicePhone: alicePhone!, bobPhone: bobPhone! };

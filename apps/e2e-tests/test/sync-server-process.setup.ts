@@ -22,7 +22,9 @@ const entry = resolve(import.meta.dirname, '../../sync-server/dist/main.js');
  * first), and stops it after the suite.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const database = await createTestDatabase(project.getProvidedContext().ccsTestEnv, { label: 'e2e' });
+  const database = await createTestDatabase(project.getProvidedContext().ccsTestEnv, {
+    label: 'e2e',
+  });
   await database.close();
   const jwtSecret = 'e2e-secret-0123456789abcdef';
   const server = await startServerProcess({

@@ -27,6 +27,8 @@ describe('loadConfig', () => {
 
   it('refuses the development secret in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/CCS_JWT_SECRET/);
-    expect(loadConfig({ NODE_ENV: 'production', CCS_JWT_SECRET: 'x'.repeat(32) }).env).toBe('production');
+    expect(loadConfig({ NODE_ENV: 'production', CCS_JWT_SECRET: 'x'.repeat(32) }).env).toBe(
+      'production',
+    );
   });
 });

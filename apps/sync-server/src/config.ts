@@ -10,7 +10,9 @@ const envSchema = z
     DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/ccs'),
     REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
     CCS_JWT_SECRET: z.string().min(16).default(DEV_JWT_SECRET),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info'),
     CCS_RELAY_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   })
   .refine((env) => env.NODE_ENV !== 'production' || env.CCS_JWT_SECRET !== DEV_JWT_SECRET, {

@@ -1,6 +1,11 @@
 import type { AddressInfo } from 'node:net';
 import { createDatabase, type DatabaseHandle } from '@ccs/db';
-import { createGatewayMetrics, startGateway, type Gateway, type GatewayServer } from '@ccs/realtime';
+import {
+  createGatewayMetrics,
+  startGateway,
+  type Gateway,
+  type GatewayServer,
+} from '@ccs/realtime';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -30,7 +35,10 @@ export interface SyncServer {
  * Starts the whole service on one port: HTTP (health, readiness, metrics) and the socket.io
  * gateway. Nothing here reads the environment: pass a config from {@link loadConfig}.
  */
-export async function startSyncServer(config: SyncServerConfig, logger: Logger): Promise<SyncServer> {
+export async function startSyncServer(
+  config: SyncServerConfig,
+  logger: Logger,
+): Promise<SyncServer> {
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // Health probes and scrapes every few seconds would drown the log.

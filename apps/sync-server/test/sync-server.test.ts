@@ -34,7 +34,10 @@ describe('sync-server HTTP', () => {
     expect(health.status).toBe(200);
     const ready = await fetch(`${server.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready', checks: { postgres: 'ok', redis: 'ok' } });
+    expect(await ready.json()).toEqual({
+      status: 'ready',
+      checks: { postgres: 'ok', redis: 'ok' },
+    });
   });
 
   test('is not ready, naming Redis, when Redis cannot be reached', async ({ startServer }) => {
@@ -52,9 +55,14 @@ describe('sync-server HTTP', () => {
     database,
   }) => {
     const server = await startServer();
-    const scenario = await seedConversationScenario(database.db, { jwtSecret, devicesPerUser: [1, 1] });
+    const scenario = await seedConversationScenario(database.db, {
+      jwtSecret,
+      devicesPerUser: [1, 1],
+    });
     const [alice, bob] = await Promise.all(
-      scenario.users.map(({ devices }) => TestClient.connect({ url: server.url, token: devices[0]!.token })),
+      scenario.users.map(({ devices }) =>
+        TestClient.connect({ url: server.url, token: devices[0]!.token }),
+      ),
     );
     try {
       await bob!.emitWithAck('subscribe', { stream: scenario.stream });
@@ -76,11 +84,22 @@ describe('sync-server HTTP', () => {
 });
 
 describe('sync-server limits', () => {
-  test('closes a socket that sends a frame over the size limit', async ({ startServer, database }) => {
+  test('closes a socket that sends a frame over the size limit', async ({
+    startServer,
+    database,
+  }) => {
     const server = await startServer();
-    const scenario = await seedConversationScenario(database.db, { jwtSecret, devicesPerUser: [1] });
-    const client = await TestClient.connect({ url: server.url, token: scenario.users[0]!.devices[0]!.token });
-    const disconnected = new Promise<string>((resolve) => client.socket.once('disconnect', resolve));
+    const scenario = await seedConversationScenario(database.db, {
+      jwtSecret,
+      devicesPerUser: [1],
+    });
+    const client = await TestClient.connect({
+      url: server.url,
+      token: scenario.users[0]!.devices[0]!.token,
+    });
+    const disconnected = new Promise<string>((resolve) =>
+      client.socket.once('disconnect', resolve),
+    );
     client.socket.emit(
       'message:send',
       {

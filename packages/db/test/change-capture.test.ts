@@ -1,11 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChangeListener, type ChangeHint } from '../src/change-listener.js';
 import { readChanges, readStreamHeads } from '../src/queries/change-log-queries.js';
-import {
-  insertConversation,
-  insertDevice,
-  insertUser,
-} from '../src/queries/directory-queries.js';
+import { insertConversation, insertDevice, insertUser } from '../src/queries/directory-queries.js';
 import { insertMessage } from '../src/queries/message-queries.js';
 import { freshDatabase, type FreshDatabase } from './fresh-database.js';
 
@@ -62,7 +58,9 @@ describe('change capture', () => {
     );
     const stream = `conversation:${conversationId}`;
     const changes = await readChanges(database.db, stream, 0, 100);
-    expect(changes.map((change) => change.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    expect(changes.map((change) => change.seq)).toEqual(
+      Array.from({ length: 40 }, (_, i) => i + 1),
+    );
     expect((await readStreamHeads(database.db, [stream])).get(stream)).toBe(40);
   });
 
@@ -111,7 +109,10 @@ describe('insertMessage', () => {
     const conversationId = await newConversation();
     const input = { conversationId, authorId, deviceId, clientId: 'retry-me', body: 'hello' };
     const first = await insertMessage(database.db, input);
-    const retries = await Promise.all([insertMessage(database.db, input), insertMessage(database.db, input)]);
+    const retries = await Promise.all([
+      insertMessage(database.db, input),
+      insertMessage(database.db, input),
+    ]);
     for (const retry of retries) {
       expect(retry).toMatchObject({ created: false, seq: first.seq, stream: first.stream });
       expect(retry.message.id).toBe(first.message.id);
@@ -129,11 +130,19 @@ describe('ChangeListener', () => {
     listener.on('hint', (hint) => hints.push(hint));
     await listener.start();
     try {
-      await insertMessage(database.db, { conversationId, authorId, deviceId, clientId: 'n', body: 'x' });
-      await expect.poll(() => hints, { timeout: 5_000 }).toContainEqual({
-        stream: `conversation:${conversationId}`,
-        seq: 1,
+      await insertMessage(database.db, {
+        conversationId,
+        authorId,
+        deviceId,
+        clientId: 'n',
+        body: 'x',
       });
+      await expect
+        .poll(() => hints, { timeout: 5_000 })
+        .toContainEqual({
+          stream: `conversation:${conversationId}`,
+          seq: 1,
+        });
     } finally {
       await listener.stop();
     }
@@ -152,7 +161,13 @@ describe('ChangeListener', () => {
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'ccs-change-listener' AND datname = current_database()",
       );
       await expect.poll(() => listening, { timeout: 5_000 }).toBe(2);
-      await insertMessage(database.db, { conversationId, authorId, deviceId, clientId: 'r', body: 'x' });
+      await insertMessage(database.db, {
+        conversationId,
+        authorId,
+        deviceId,
+        clientId: 'r',
+        body: 'x',
+      });
       await expect.poll(() => hints.length, { timeout: 5_000 }).toBe(1);
     } finally {
       await listener.stop();

@@ -16,9 +16,7 @@ export const streamNameSchema = z
     (value): value is StreamName => {
       const [kind, id, ...rest] = value.split(':');
       return (
-        rest.length === 0 &&
-        STREAM_KINDS.includes(kind as StreamKind) &&
-        uuid.safeParse(id).success
+        rest.length === 0 && STREAM_KINDS.includes(kind as StreamKind) && uuid.safeParse(id).success
       );
     },
     { message: 'expected "<conversation|workspace|user>:<uuid>"' },

@@ -1,4 +1,10 @@
-import { readChanges, readStreamHeads, type ChangeListener, type ChangeRow, type Database } from '@ccs/db';
+import {
+  readChanges,
+  readStreamHeads,
+  type ChangeListener,
+  type ChangeRow,
+  type Database,
+} from '@ccs/db';
 import type { ChangeEvent, ChangeKind, MessageData, StreamName } from '@ccs/protocol';
 import { pino, type Logger } from 'pino';
 
@@ -20,7 +26,11 @@ export interface ChangeRelayOptions {
 /** Result of {@link ChangeRelay.attach}. */
 export type AttachResult =
   | { readonly ok: true; readonly head: number }
-  | { readonly ok: false; readonly reason: 'since_ahead_of_head' | 'since_before_retention'; readonly head: number };
+  | {
+      readonly ok: false;
+      readonly reason: 'since_ahead_of_head' | 'since_before_retention';
+      readonly head: number;
+    };
 
 interface TrackedStream {
   /** Newest seq emitted to the room; every change up to it has been broadcast. */
@@ -118,7 +128,12 @@ export class ChangeRelay {
       }
       let after = since ?? head;
       while (after < head) {
-        const rows = await readChanges(this.options.db, stream, after, Math.min(this.batchSize, head - after));
+        const rows = await readChanges(
+          this.options.db,
+          stream,
+          after,
+          Math.min(this.batchSize, head - after),
+        );
         if (rows[0]?.seq !== after + 1) {
           return { ok: false, reason: 'since_before_retention', head } as const;
         }
@@ -164,7 +179,10 @@ export class ChangeRelay {
       const changes = rows.map(toChangeEvent);
       if (changes[0]!.seq !== state.cursor + 1) {
         // Cannot happen while seq is dense; if retention outran us, say so rather than hide it.
-        this.logger.error({ stream, cursor: state.cursor, next: changes[0]!.seq }, 'gap in change_log');
+        this.logger.error(
+          { stream, cursor: state.cursor, next: changes[0]!.seq },
+          'gap in change_log',
+        );
       }
       state.cursor = changes[changes.length - 1]!.seq;
       this.options.broadcast(stream, changes);

@@ -82,7 +82,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { io, db, metrics } = options;
   const logger = options.logger ?? pino({ level: 'silent' });
   const listener = new ChangeListener({ url: options.databaseUrl });
-  listener.on('lost', (error) => logger.warn({ err: error }, 'LISTEN connection lost; reconnecting'));
+  listener.on('lost', (error) =>
+    logger.warn({ err: error }, 'LISTEN connection lost; reconnecting'),
+  );
 
   const relay = new ChangeRelay({
     db,
@@ -157,7 +159,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     handle(socket, EVENTS.messageSend, messageSendPayloadSchema, logger, async (payload) => {
       const { userId, deviceId } = socket.data;
       if (!(await isConversationMember(db, payload.conversationId, userId))) {
-        throw new RealtimeError('forbidden', `not a member of conversation ${payload.conversationId}`);
+        throw new RealtimeError(
+          'forbidden',
+          `not a member of conversation ${payload.conversationId}`,
+        );
       }
       const stored = await insertMessage(db, { ...payload, authorId: userId, deviceId });
       return { id: stored.message.id, stream: stored.stream as StreamName, seq: stored.seq };
@@ -208,7 +213,11 @@ async function authenticate(auth: unknown, db: Database, secret: string): Promis
   return identity;
 }
 
-async function authorizeStream(db: Database, identity: DeviceIdentity, stream: StreamName): Promise<void> {
+async function authorizeStream(
+  db: Database,
+  identity: DeviceIdentity,
+  stream: StreamName,
+): Promise<void> {
   const { kind, id } = parseStreamName(stream);
   const allowed =
     kind === 'conversation'
@@ -241,7 +250,10 @@ function handle<Schema extends z.ZodType, Result extends object>(
       const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
       reply({
         ok: false,
-        error: { code: 'invalid_payload', message: `${event}: ${where}${issue?.message ?? 'invalid'}` },
+        error: {
+          code: 'invalid_payload',
+          message: `${event}: ${where}${issue?.message ?? 'invalid'}`,
+        },
       });
       return;
     }

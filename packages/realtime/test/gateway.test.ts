@@ -35,7 +35,11 @@ const test = base.extend<GatewayFixtures>({
 
 function devicesOf(scenario: ConversationScenario) {
   const [alice, bob] = scenario.users;
-  return { aliceLaptop: alice!.devices[0]!, alicePhone: alice!.devices[1]!, bobPhone: bob!.devices[0]! };
+  return {
+    aliceLaptop: alice!.devices[0]!,
+    alicePhone: alice!.devices[1]!,
+    bobPhone: bob!.devices[0]!,
+  };
 }
 
 describe('gateway handshake', () => {
@@ -58,7 +62,9 @@ describe('gateway handshake', () => {
 
   test('refuses a revoked device', async ({ harness, scenario, database }) => {
     const { aliceLaptop } = devicesOf(scenario);
-    await database.pool.query('UPDATE devices SET revoked_at = now() WHERE id = $1', [aliceLaptop.id]);
+    await database.pool.query('UPDATE devices SET revoked_at = now() WHERE id = $1', [
+      aliceLaptop.id,
+    ]);
     const client = new TestClient({ url: harness.url, token: aliceLaptop.token });
     await expect(client.open()).rejects.toMatchObject({
       data: { code: 'unauthorized', message: expect.stringContaining('revoked') },
@@ -73,9 +79,14 @@ describe('gateway subscribe and send', () => {
     connect,
   }) => {
     const { aliceLaptop, alicePhone, bobPhone } = devicesOf(scenario);
-    const clients = await Promise.all([aliceLaptop, alicePhone, bobPhone].map((d) => connect(d.token)));
+    const clients = await Promise.all(
+      [aliceLaptop, alicePhone, bobPhone].map((d) => connect(d.token)),
+    );
     for (const client of clients) {
-      expect(await client.emitWithAck('subscribe', { stream: scenario.stream })).toEqual({ ok: true, head: 0 });
+      expect(await client.emitWithAck('subscribe', { stream: scenario.stream })).toEqual({
+        ok: true,
+        head: 0,
+      });
     }
     const ack = await clients[0]!.emitWithAck('message:send', {
       conversationId: scenario.conversation.id,
@@ -94,7 +105,11 @@ describe('gateway subscribe and send', () => {
     }
   });
 
-  test('delivers a message inserted with plain SQL, by anyone', async ({ scenario, connect, database }) => {
+  test('delivers a message inserted with plain SQL, by anyone', async ({
+    scenario,
+    connect,
+    database,
+  }) => {
     const { bobPhone, aliceLaptop } = devicesOf(scenario);
     const bob = await connect(bobPhone.token);
     await bob.emitWithAck('subscribe', { stream: scenario.stream });
@@ -106,7 +121,10 @@ describe('gateway subscribe and send', () => {
     expect(change.data.body).toBe('typed in psql');
   });
 
-  test('a retried send returns the same row and is delivered once', async ({ scenario, connect }) => {
+  test('a retried send returns the same row and is delivered once', async ({
+    scenario,
+    connect,
+  }) => {
     const { aliceLaptop, bobPhone } = devicesOf(scenario);
     const [alice, bob] = await Promise.all([connect(aliceLaptop.token), connect(bobPhone.token)]);
     await bob.emitWithAck('subscribe', { stream: scenario.stream });
@@ -125,7 +143,8 @@ describe('gateway subscribe and send', () => {
     database,
   }) => {
     const { aliceLaptop, bobPhone } = devicesOf(scenario);
-    for (let i = 0; i < 5; i++) await createMessage(database.db, aliceLaptop, scenario.conversation.id);
+    for (let i = 0; i < 5; i++)
+      await createMessage(database.db, aliceLaptop, scenario.conversation.id);
     const bob = await connect(bobPhone.token);
     const subscribed = bob.emitWithAck('subscribe', { stream: scenario.stream, since: 2 });
     // Writes racing the subscribe must be delivered too, exactly once.
@@ -178,7 +197,11 @@ describe('gateway refusals', () => {
       error: { code: 'forbidden' },
     });
     expect(
-      await bob.emitWithAck('message:send', { conversationId: other.conversation.id, clientId: 'x', body: 'y' }),
+      await bob.emitWithAck('message:send', {
+        conversationId: other.conversation.id,
+        clientId: 'x',
+        body: 'y',
+      }),
     ).toMatchObject({ ok: false, error: { code: 'forbidden' } });
     expect(await readChanges(database.db, other.stream, 0, 10)).toEqual([]);
   });
@@ -194,7 +217,10 @@ describe('gateway refusals', () => {
       clientId: 'c',
       body: 'x',
     });
-    expect(bad).toMatchObject({ ok: false, error: { code: 'invalid_payload', message: expect.stringContaining('conversationId') } });
+    expect(bad).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_payload', message: expect.stringContaining('conversationId') },
+    });
     const empty = await alice.emitWithAck('message:send', {
       conversationId: scenario.conversation.id,
       clientId: 'c',

@@ -1,7 +1,4 @@
-import type {
-  ClientToServerEvents,
-  ServerToClientEvents,
-} from '@ccs/protocol';
+import type { ClientToServerEvents, ServerToClientEvents } from '@ccs/protocol';
 import { io, type Socket } from 'socket.io-client';
 import type { RecordedEvent } from './recorded-event.js';
 import { WaitForTimeoutError } from './wait-for-timeout-error.js';
@@ -108,7 +105,10 @@ export class TestClient {
    * Resolves with the arguments of the first `event` (already received or still to come) that
    * satisfies the predicate; rejects with a {@link WaitForTimeoutError} listing what arrived.
    */
-  waitFor<E extends InEvent>(event: E, options: WaitForOptions<InArgs<E>> = {}): Promise<InArgs<E>> {
+  waitFor<E extends InEvent>(
+    event: E,
+    options: WaitForOptions<InArgs<E>> = {},
+  ): Promise<InArgs<E>> {
     const timeout = options.timeout ?? 5000;
     const find = (): InArgs<E> | undefined =>
       this.received(event).find((args) => options.predicate?.(...args) ?? true);

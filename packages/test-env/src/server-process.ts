@@ -45,11 +45,19 @@ export function startServerProcess(options: ServerProcessOptions): Promise<Serve
     const timeoutMs = options.startTimeoutMs ?? 15_000;
     const timer = setTimeout(() => {
       void kill('SIGKILL');
-      reject(new Error(`server did not log "listening" within ${timeoutMs} ms; output:\n${output.join('\n')}`));
+      reject(
+        new Error(
+          `server did not log "listening" within ${timeoutMs} ms; output:\n${output.join('\n')}`,
+        ),
+      );
     }, timeoutMs);
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`server exited (${signal ?? code}) before listening; output:\n${output.join('\n')}`));
+      reject(
+        new Error(
+          `server exited (${signal ?? code}) before listening; output:\n${output.join('\n')}`,
+        ),
+      );
     });
     createInterface({ input: child.stdout! }).on('line', (line) => {
       output.push(line);

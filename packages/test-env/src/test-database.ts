@@ -27,7 +27,10 @@ export async function createTestDatabase(
   env: TestEnvInfo,
   options: CreateTestDatabaseOptions = {},
 ): Promise<TestDatabase> {
-  const label = (options.label ?? 'db').toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 30);
+  const label = (options.label ?? 'db')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .slice(0, 30);
   const name = `ccs_test_${label}_${randomBytes(4).toString('hex')}`;
   await adminQuery(
     env.adminUrl,
@@ -45,7 +48,10 @@ export async function createTestDatabase(
     url,
     async drop() {
       await handle.close();
-      await adminQuery(env.adminUrl, `DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`);
+      await adminQuery(
+        env.adminUrl,
+        `DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`,
+      );
     },
   };
 }

@@ -24,7 +24,9 @@ export const test = base
     onCleanup(async () => {
       if (failed) {
         await database.close();
-        console.error(`[test-env] kept the database of failed test "${task.name}": ${database.url}`);
+        console.error(
+          `[test-env] kept the database of failed test "${task.name}": ${database.url}`,
+        );
       } else {
         await database.drop();
       }

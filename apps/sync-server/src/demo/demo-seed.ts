@@ -27,10 +27,17 @@ export async function seedDemo(db: Database, jwtSecret: string): Promise<DemoDat
   const devices = await Promise.all(
     owners.map(async ({ user, name }) => {
       const device = await insertDevice(db, { userId: user.id, name });
-      const token = await signDeviceToken({ userId: user.id, deviceId: device.id }, { secret: jwtSecret });
+      const token = await signDeviceToken(
+        { userId: user.id, deviceId: device.id },
+        { secret: jwtSecret },
+      );
       return { label: `${user.name}/${name}`, token };
     }),
   );
   const conversation = await insertConversation(db, { title: 'CCS demo' }, [alice.id, bob.id]);
-  return { conversationId: conversation.id, stream: streamName('conversation', conversation.id), devices };
+  return {
+    conversationId: conversation.id,
+    stream: streamName('conversation', conversation.id),
+    devices,
+  };
 }

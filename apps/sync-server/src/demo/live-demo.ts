@@ -36,7 +36,10 @@ export async function runLiveDemo(options: LiveDemoOptions): Promise<void> {
     demo.devices.map(
       (device) =>
         new Promise<{ label: string; socket: DemoSocket }>((resolve, reject) => {
-          const socket: DemoSocket = io(options.url, { auth: { token: device.token }, transports: ['websocket'] });
+          const socket: DemoSocket = io(options.url, {
+            auth: { token: device.token },
+            transports: ['websocket'],
+          });
           socket.once('connect', () => resolve({ label: device.label, socket }));
           socket.once('connect_error', reject);
         }),
@@ -44,7 +47,9 @@ export async function runLiveDemo(options: LiveDemoOptions): Promise<void> {
   );
   try {
     for (const { socket } of sockets) {
-      const ack: Ack<SubscribeResult> = await socket.emitWithAck('subscribe', { stream: demo.stream });
+      const ack: Ack<SubscribeResult> = await socket.emitWithAck('subscribe', {
+        stream: demo.stream,
+      });
       if (!ack.ok) throw new Error(`subscribe failed: ${ack.error.message}`);
     }
     print('');
@@ -76,7 +81,9 @@ export async function runLiveDemo(options: LiveDemoOptions): Promise<void> {
         body,
       });
       if (!ack.ok) throw new Error(`send failed: ${ack.error.message}`);
-      print(`${sender.label.padEnd(12)} ─ "${body}" ─ committed as seq ${ack.seq} in ${(performance.now() - sentAt).toFixed(1)} ms`);
+      print(
+        `${sender.label.padEnd(12)} ─ "${body}" ─ committed as seq ${ack.seq} in ${(performance.now() - sentAt).toFixed(1)} ms`,
+      );
       for (const line of await Promise.all(arrivals)) print(line);
       await new Promise((resolve) => setTimeout(resolve, 700));
     }

@@ -25,7 +25,10 @@ export interface StoredMessage {
  * Inserts a message in one transaction and returns it with its stream seq once committed.
  * Idempotent on (device_id, client_id): a retry returns the stored row and writes nothing.
  */
-export async function insertMessage(db: Database, input: InsertMessageInput): Promise<StoredMessage> {
+export async function insertMessage(
+  db: Database,
+  input: InsertMessageInput,
+): Promise<StoredMessage> {
   const stream = `conversation:${input.conversationId}`;
   const inserted = await db.transaction(async (tx) => {
     const [row] = await tx

@@ -24,7 +24,9 @@ export const devices = pgTable(
 
 export const conversations = pgTable('conversations', {
   id: uuid('id').primaryKey().defaultRandom(),
-  title: text('title').notNull().default(sql`''`),
+  title: text('title')
+    .notNull()
+    .default(sql`''`),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
