@@ -1,16 +1,34 @@
 #!/usr/bin/env node
-// The sync-server process: `node dist/main.js [--demo]`. Configuration comes from the
-// environment (see config.ts); `--demo` seeds demo users and plays a live demo once serving.
+// The sync-server process: `node dist/main.js [--migrate] [--demo]`. Configuration comes from the
+// environment (see config.ts). `--migrate` applies pending migrations first (containers);
+// `--demo` seeds demo users and plays a live demo once serving.
 import { parseArgs } from 'node:util';
+import { migrateDatabase } from '@ccs/db';
 import { pino } from 'pino';
-import { loadConfig } from './config.js';
+import { ConfigError, loadConfig, type SyncServerConfig } from './config.js';
 import { runLiveDemo } from './demo/live-demo.js';
 import { startSyncServer } from './sync-server.js';
 
-const { values } = parseArgs({ options: { demo: { type: 'boolean', default: false } } });
-const config = loadConfig();
+const { values } = parseArgs({
+  options: {
+    demo: { type: 'boolean', default: false },
+    migrate: { type: 'boolean', default: false },
+  },
+});
+let config: SyncServerConfig;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(error.message);
+  process.exit(1);
+}
 const logger = pino({ level: config.logLevel, base: { service: 'ccs-sync-server' } });
 
+if (values.migrate) {
+  await migrateDatabase(config.databaseUrl);
+  logger.info('migrations applied');
+}
 const server = await startSyncServer(config, logger);
 logger.info({ url: server.url, port: Number(new URL(server.url).port) }, 'listening');
 
