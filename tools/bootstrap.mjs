@@ -117,15 +117,17 @@ function dockerAnswers() {
   return hasCommand('docker') && spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0;
 }
 
+/** Starts (or, when already online, reloads) the local cluster on the configured port. */
 function startLocalPostgres() {
   if (!hasCommand('pg_lsclusters')) return false;
   const clusters = run('pg_lsclusters', ['--no-header'], { quiet: true }).stdout.trim().split('\n');
   const port = String(databaseUrl.port || 5432);
   for (const line of clusters) {
     const [version, name, clusterPort, status] = line.trim().split(/\s+/);
-    if (clusterPort !== port || status === 'online') continue;
-    log(`starting PostgreSQL cluster ${version}/${name}…`);
-    run('pg_ctlcluster', ['--skip-systemctl-redirect', version, name, 'start'], { quiet: true });
+    if (clusterPort !== port) continue;
+    const action = status === 'online' ? 'reload' : 'start';
+    log(`${action === 'start' ? 'starting' : 'reloading'} PostgreSQL cluster ${version}/${name}…`);
+    run('pg_ctlcluster', ['--skip-systemctl-redirect', version, name, action], { quiet: true });
     return true;
   }
   return false;
@@ -146,35 +148,56 @@ function trustLoopbackConnections() {
   }
 }
 
-async function ensurePostgres() {
-  if (await postgresUp()) return;
-  const where = `${databaseUrl.hostname}:${databaseUrl.port || 5432}`;
-  if (!isLoopback(databaseUrl.hostname)) {
+/**
+ * Makes one service reachable: a running one is used as it is; else a locally installed one is
+ * started; else Debian's package is installed (as root); else docker compose starts it; else
+ * the error names the commands to run.
+ */
+async function ensureService(service) {
+  if (await service.isUp()) return;
+  if (!isLoopback(service.url.hostname)) {
     throw new BootstrapError(
-      `PostgreSQL at ${where} does not answer; start it or fix DATABASE_URL.`,
+      `${service.name} at ${service.url.host} does not answer; start it or fix ${service.envVar}.`,
     );
   }
-  if (startLocalPostgres()) {
-    // started an installed cluster
+  if (service.startLocal()) {
+    // an installed server was started
   } else if (isRoot && hasCommand('apt-get')) {
-    aptInstall(['postgresql']);
-    trustLoopbackConnections();
-    startLocalPostgres();
+    aptInstall([service.aptPackage]);
+    await service.afterInstall();
   } else if (dockerAnswers()) {
-    log('starting PostgreSQL with docker compose…');
-    run('docker', ['compose', '-f', 'docker/compose.yml', 'up', '-d', 'postgres']);
+    log(`starting ${service.name} with docker compose…`);
+    run('docker', ['compose', '-f', 'docker/compose.yml', 'up', '-d', service.composeService]);
   } else {
     throw new BootstrapError(
-      `PostgreSQL at ${where} does not answer and none could be started here. Run one of:\n` +
+      `${service.name} at ${service.url.host} does not answer and none could be started here. ` +
+        'Run one of:\n' +
         '  sudo apt-get install -y postgresql redis-server\n' +
         '  docker compose -f docker/compose.yml up -d postgres redis\n' +
-        'or set DATABASE_URL to a server you have.',
+        `or set ${service.envVar} to a server you have.`,
     );
   }
-  if (!(await waitFor(postgresUp, 60))) {
-    throw new BootstrapError(`PostgreSQL at ${where} still does not answer after starting it.`);
+  if (!(await waitFor(service.isUp, 60))) {
+    throw new BootstrapError(
+      `${service.name} at ${service.url.host} still does not answer after starting it.`,
+    );
   }
 }
+
+const ensurePostgres = () =>
+  ensureService({
+    name: 'PostgreSQL',
+    url: databaseUrl,
+    envVar: 'DATABASE_URL',
+    isUp: postgresUp,
+    startLocal: startLocalPostgres,
+    aptPackage: 'postgresql',
+    composeService: 'postgres',
+    afterInstall: async () => {
+      trustLoopbackConnections();
+      startLocalPostgres();
+    },
+  });
 
 function startLocalRedis() {
   if (!hasCommand('redis-server')) return false;
@@ -195,33 +218,20 @@ function startLocalRedis() {
   return true;
 }
 
-async function ensureRedis() {
-  if (await redisUp()) return;
-  const where = `${redisUrl.hostname}:${redisUrl.port || 6379}`;
-  if (!isLoopback(redisUrl.hostname)) {
-    throw new BootstrapError(`Redis at ${where} does not answer; start it or fix REDIS_URL.`);
-  }
-  if (startLocalRedis()) {
-    // started the installed server
-  } else if (isRoot && hasCommand('apt-get')) {
-    aptInstall(['redis-server']);
+const ensureRedis = () =>
+  ensureService({
+    name: 'Redis',
+    url: redisUrl,
+    envVar: 'REDIS_URL',
+    isUp: redisUp,
+    startLocal: startLocalRedis,
+    aptPackage: 'redis-server',
+    composeService: 'redis',
     // Debian's package may start its own service; start ours only if it did not.
-    if (!(await waitFor(redisUp, 3))) startLocalRedis();
-  } else if (dockerAnswers()) {
-    log('starting Redis with docker compose…');
-    run('docker', ['compose', '-f', 'docker/compose.yml', 'up', '-d', 'redis']);
-  } else {
-    throw new BootstrapError(
-      `Redis at ${where} does not answer and none could be started here. Run one of:\n` +
-        '  sudo apt-get install -y redis-server\n' +
-        '  docker compose -f docker/compose.yml up -d redis\n' +
-        'or set REDIS_URL to a server you have.',
-    );
-  }
-  if (!(await waitFor(redisUp, 30))) {
-    throw new BootstrapError(`Redis at ${where} still does not answer after starting it.`);
-  }
-}
+    afterInstall: async () => {
+      if (!(await waitFor(redisUp, 3))) startLocalRedis();
+    },
+  });
 
 /** Creates the service's database when missing (node_modules is installed by now). */
 async function ensureDatabase() {
@@ -252,8 +262,8 @@ async function ensureServices() {
 
 // ── commands ─────────────────────────────────────────────────────────────────────────────────
 
-const nx = (args, options) =>
-  run(join(root, 'node_modules', '.bin', 'nx'), [...args, '--output-style=static'], options);
+const bin = (name) => join(root, 'node_modules', '.bin', name);
+const nx = (args, options) => run(bin('nx'), [...args, '--output-style=static'], options);
 
 async function start() {
   await ensureServices();
@@ -289,14 +299,15 @@ async function test() {
   mkdirSync(reportsDir, { recursive: true });
   // [name, run, whether its failures show up as failed tests in the vitest reports]
   const steps = [
-    [
-      'format',
-      () => run(join(root, 'node_modules', '.bin', 'prettier'), ['--check', '.'], { check: false }),
-      false,
-    ],
+    ['format', () => run(bin('prettier'), ['--check', '.'], { check: false }), false],
     [
       'lint and typecheck',
       () => nx(['run-many', '-t', 'lint', 'typecheck'], { check: false }),
+      false,
+    ],
+    [
+      'lint workspace scripts',
+      () => run(bin('eslint'), ['tools', '*.mjs', '*.ts'], { check: false }),
       false,
     ],
     [
