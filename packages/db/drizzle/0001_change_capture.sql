@@ -1,10 +1,10 @@
 -- Change capture: every committed write to a synced table appends one change_log row per stream
--- it belongs to, whoever wrote it (gateway, REST, jobs, a sibling app, psql).
+-- the row belongs to, whoever wrote it (gateway, REST, jobs, a sibling app, psql).
 --
 -- ccs_append_change(p_stream, p_kind, p_entity_id, p_payload) → the change's seq
 --   p_stream     stream name, '<conversation|workspace|user>:<uuid>'
---   p_kind       '<table>.<verb>', e.g. 'message.created'
---   p_entity_id  primary key of the changed row
+--   p_kind       '<entity>.<created|updated|deleted>', e.g. 'message.created'
+--   p_entity_id  the row's id, or NULL for rows keyed otherwise (memberships)
 --   p_payload    the row as the wire shows it (camelCase keys)
 -- The upsert on stream_heads takes the stream's row lock until commit, so a second writer of the
 -- same stream waits: seq is dense and follows commit order. NOTIFY is a wake-up hint for relays
@@ -28,29 +28,121 @@ BEGIN
 END;
 $$;
 --> statement-breakpoint
-CREATE FUNCTION ccs_capture_message_insert()
+-- ccs_wire_row(p_row) → the row with camelCase keys ('conversation_id' → 'conversationId').
+CREATE FUNCTION ccs_wire_row(p_row jsonb)
+RETURNS jsonb
+LANGUAGE sql
+IMMUTABLE
+AS $$
+  SELECT coalesce(
+    jsonb_object_agg(
+      lower(left(key, 1)) || substr(replace(initcap(replace(key, '_', ' ')), ' ', ''), 2),
+      value
+    ),
+    '{}'::jsonb
+  )
+  FROM jsonb_each(p_row);
+$$;
+--> statement-breakpoint
+-- ccs_capture_row(): AFTER INSERT OR UPDATE OR DELETE … FOR EACH ROW trigger.
+--   TG_ARGV[0]   entity name, e.g. 'message' (kind becomes 'message.created' …)
+--   TG_ARGV[1..] '<stream kind>:<column>' for each stream the row belongs to, e.g.
+--                'conversation:conversation_id'; a NULL column means "not in that stream".
+-- An update that changes nothing is not a change. A row moved out of a stream by an update
+-- (its column changed) is a '.deleted' there and an '.updated' in its new stream.
+CREATE FUNCTION ccs_capture_row()
 RETURNS trigger
 LANGUAGE plpgsql
 AS $$
+DECLARE
+  v_row jsonb := to_jsonb(CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END);
+  v_old jsonb := CASE WHEN TG_OP = 'UPDATE' THEN to_jsonb(OLD) END;
+  v_verb text := CASE TG_OP WHEN 'INSERT' THEN 'created' WHEN 'UPDATE' THEN 'updated' ELSE 'deleted' END;
+  v_payload jsonb;
+  v_entity_id uuid;
+  v_kind text;
+  v_column text;
+  v_id text;
+  v_old_id text;
 BEGIN
-  PERFORM ccs_append_change(
-    'conversation:' || NEW.conversation_id,
-    'message.created',
-    NEW.id,
-    jsonb_build_object(
-      'id', NEW.id,
-      'conversationId', NEW.conversation_id,
-      'authorId', NEW.author_id,
-      'deviceId', NEW.device_id,
-      'clientId', NEW.client_id,
-      'body', NEW.body,
-      'createdAt', NEW.created_at
-    )
-  );
+  IF TG_OP = 'UPDATE' AND v_row = v_old THEN
+    RETURN NULL;
+  END IF;
+  v_payload := ccs_wire_row(v_row);
+  v_entity_id := (v_row ->> 'id')::uuid;
+  FOR i IN 1 .. TG_NARGS - 1 LOOP
+    v_kind := split_part(TG_ARGV[i], ':', 1);
+    v_column := split_part(TG_ARGV[i], ':', 2);
+    v_id := v_row ->> v_column;
+    IF v_id IS NOT NULL THEN
+      PERFORM ccs_append_change(v_kind || ':' || v_id, TG_ARGV[0] || '.' || v_verb, v_entity_id, v_payload);
+    END IF;
+    IF TG_OP = 'UPDATE' THEN
+      v_old_id := v_old ->> v_column;
+      IF v_old_id IS NOT NULL AND v_old_id IS DISTINCT FROM v_id THEN
+        PERFORM ccs_append_change(
+          v_kind || ':' || v_old_id, TG_ARGV[0] || '.deleted', v_entity_id, ccs_wire_row(v_old)
+        );
+      END IF;
+    END IF;
+  END LOOP;
   RETURN NULL;
 END;
 $$;
 --> statement-breakpoint
-CREATE TRIGGER messages_capture_insert
-AFTER INSERT ON messages
-FOR EACH ROW EXECUTE FUNCTION ccs_capture_message_insert();
+CREATE TRIGGER messages_capture AFTER INSERT OR UPDATE OR DELETE ON messages
+FOR EACH ROW EXECUTE FUNCTION ccs_capture_row('message', 'conversation:conversation_id');
+--> statement-breakpoint
+CREATE TRIGGER conversations_capture AFTER INSERT OR UPDATE OR DELETE ON conversations
+FOR EACH ROW EXECUTE FUNCTION ccs_capture_row('conversation', 'conversation:id');
+--> statement-breakpoint
+CREATE TRIGGER conversation_members_capture AFTER INSERT OR UPDATE OR DELETE ON conversation_members
+FOR EACH ROW EXECUTE FUNCTION ccs_capture_row('conversation_member', 'conversation:conversation_id', 'user:user_id');
+--> statement-breakpoint
+CREATE TRIGGER users_capture AFTER INSERT OR UPDATE OR DELETE ON users
+FOR EACH ROW EXECUTE FUNCTION ccs_capture_row('user', 'user:id');
+--> statement-breakpoint
+CREATE TRIGGER devices_capture AFTER INSERT OR UPDATE OR DELETE ON devices
+FOR EACH ROW EXECUTE FUNCTION ccs_capture_row('device', 'user:user_id');
+--> statement-breakpoint
+CREATE TRIGGER workspaces_capture AFTER INSERT OR UPDATE OR DELETE ON workspaces
+FOR EACH ROW EXECUTE FUNCTION ccs_capture_row('workspace', 'workspace:id');
+--> statement-breakpoint
+CREATE TRIGGER workspace_members_capture AFTER INSERT OR UPDATE OR DELETE ON workspace_members
+FOR EACH ROW EXECUTE FUNCTION ccs_capture_row('workspace_member', 'workspace:workspace_id', 'user:user_id');
+--> statement-breakpoint
+CREATE TRIGGER files_capture AFTER INSERT OR UPDATE OR DELETE ON files
+FOR EACH ROW EXECUTE FUNCTION ccs_capture_row('file', 'workspace:workspace_id', 'conversation:conversation_id');
+--> statement-breakpoint
+-- ccs_trim_change_log(p_before, p_batch) → rows deleted
+--   p_before  changes committed before this time are removed
+--   p_batch   at most this many rows per call (call again while it returns p_batch)
+-- Records per stream the highest seq removed (stream_heads.trimmed_to) so that a subscriber
+-- resuming from an older seq is told to resync instead of silently missing changes.
+CREATE FUNCTION ccs_trim_change_log(p_before timestamptz, p_batch integer)
+RETURNS integer
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  v_count integer;
+BEGIN
+  WITH doomed AS (
+    SELECT stream, seq FROM change_log
+    WHERE committed_at < p_before
+    ORDER BY committed_at
+    LIMIT p_batch
+  ), deleted AS (
+    DELETE FROM change_log c USING doomed d
+    WHERE c.stream = d.stream AND c.seq = d.seq
+    RETURNING c.stream, c.seq
+  ), per_stream AS (
+    SELECT stream, max(seq) AS trimmed FROM deleted GROUP BY stream
+  ), updated AS (
+    UPDATE stream_heads h SET trimmed_to = greatest(h.trimmed_to, p.trimmed)
+    FROM per_stream p WHERE h.stream = p.stream
+    RETURNING 1
+  )
+  SELECT count(*) INTO v_count FROM deleted;
+  RETURN v_count;
+END;
+$$;

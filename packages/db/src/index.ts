@@ -18,8 +18,11 @@ export {
   insertConversation,
   insertDevice,
   insertUser,
+  insertWorkspace,
   isConversationMember,
+  isWorkspaceMember,
   type Conversation,
+  type Workspace,
   type Device,
   type User,
 } from './queries/directory-queries.js';
@@ -29,4 +32,11 @@ export {
   type Message,
   type StoredMessage,
 } from './queries/message-queries.js';
-export { readChanges, readStreamHeads, type ChangeRow } from './queries/change-log-queries.js';
+export {
+  readChanges,
+  readStreamHeads,
+  readStreamPosition,
+  trimChangeLog,
+  type ChangeRow,
+  type StreamPosition,
+} from './queries/change-log-queries.js';

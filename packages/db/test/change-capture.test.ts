@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChangeListener, type ChangeHint } from '../src/change-listener.js';
+import { DbError } from '../src/db-error.js';
 import { readChanges, readStreamHeads } from '../src/queries/change-log-queries.js';
 import { insertConversation, insertDevice, insertUser } from '../src/queries/directory-queries.js';
 import { insertMessage } from '../src/queries/message-queries.js';
@@ -26,6 +27,14 @@ async function newConversation(): Promise<string> {
   return conversation.id;
 }
 
+/** The stream's head before any message: the conversation and its member were captured too. */
+const CREATED_HEAD = 2;
+
+async function messageChanges(conversationId: string) {
+  const changes = await readChanges(database.db, `conversation:${conversationId}`, 0, 1000);
+  return changes.filter((change) => change.kind.startsWith('message.'));
+}
+
 describe('change capture', () => {
   it('appends a change for a message inserted with plain SQL, as psql would', async () => {
     const conversationId = await newConversation();
@@ -34,10 +43,10 @@ describe('change capture', () => {
        VALUES ($1, $2, $3, 'raw-1', 'from psql')`,
       [conversationId, authorId, deviceId],
     );
-    const changes = await readChanges(database.db, `conversation:${conversationId}`, 0, 10);
+    const changes = await messageChanges(conversationId);
     expect(changes).toHaveLength(1);
     expect(changes[0]).toMatchObject({
-      seq: 1,
+      seq: CREATED_HEAD + 1,
       kind: 'message.created',
       payload: { conversationId, body: 'from psql', clientId: 'raw-1', deviceId, authorId },
     });
@@ -59,9 +68,9 @@ describe('change capture', () => {
     const stream = `conversation:${conversationId}`;
     const changes = await readChanges(database.db, stream, 0, 100);
     expect(changes.map((change) => change.seq)).toEqual(
-      Array.from({ length: 40 }, (_, i) => i + 1),
+      Array.from({ length: 40 + CREATED_HEAD }, (_, i) => i + 1),
     );
-    expect((await readStreamHeads(database.db, [stream])).get(stream)).toBe(40);
+    expect((await readStreamHeads(database.db, [stream])).get(stream)).toBe(40 + CREATED_HEAD);
   });
 
   it('writes nothing for a rolled-back insert', async () => {
@@ -79,8 +88,8 @@ describe('change capture', () => {
       client.release();
     }
     const stream = `conversation:${conversationId}`;
-    expect(await readChanges(database.db, stream, 0, 10)).toEqual([]);
-    expect((await readStreamHeads(database.db, [stream])).get(stream)).toBe(0);
+    expect(await messageChanges(conversationId)).toEqual([]);
+    expect((await readStreamHeads(database.db, [stream])).get(stream)).toBe(CREATED_HEAD);
   });
 });
 
@@ -101,7 +110,7 @@ describe('insertMessage', () => {
       clientId: 'b',
       body: 'two',
     });
-    expect([first.seq, second.seq]).toEqual([1, 2]);
+    expect([first.seq, second.seq]).toEqual([CREATED_HEAD + 1, CREATED_HEAD + 2]);
     expect(second).toMatchObject({ stream: `conversation:${conversationId}`, created: true });
   });
 
@@ -117,8 +126,23 @@ describe('insertMessage', () => {
       expect(retry).toMatchObject({ created: false, seq: first.seq, stream: first.stream });
       expect(retry.message.id).toBe(first.message.id);
     }
-    const changes = await readChanges(database.db, first.stream, 0, 10);
-    expect(changes).toHaveLength(1);
+    expect(await messageChanges(conversationId)).toHaveLength(1);
+  });
+});
+
+describe('insertMessage errors', () => {
+  it('refuses a message to a conversation that does not exist with not_found, writing nothing', async () => {
+    const missing = '00000000-0000-4000-8000-000000000000';
+    const error = await insertMessage(database.db, {
+      conversationId: missing,
+      authorId,
+      deviceId,
+      clientId: 'orphan',
+      body: 'x',
+    }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(DbError);
+    expect(error).toMatchObject({ code: 'not_found' });
+    expect(await readChanges(database.db, `conversation:${missing}`, 0, 10)).toEqual([]);
   });
 });
 
@@ -141,7 +165,7 @@ describe('ChangeListener', () => {
         .poll(() => hints, { timeout: 5_000 })
         .toContainEqual({
           stream: `conversation:${conversationId}`,
-          seq: 1,
+          seq: CREATED_HEAD + 1,
         });
     } finally {
       await listener.stop();

@@ -1,5 +1,6 @@
 import type { WireError } from './error-codes.js';
 import type { MessageSendPayload, SubscribePayload, UnsubscribePayload } from './payloads.js';
+import type { ChangeDataByEntity } from './change-data.js';
 import type { StreamName } from './streams.js';
 
 /** Event names, one place: the gateway, the SDK and the test clients all use these. */
@@ -26,33 +27,43 @@ export interface MessageSendResult {
   readonly seq: number;
 }
 
-/** Kinds of change; `<table>.<verb>`. */
-export type ChangeKind = 'message.created';
+export type ChangeEntity = keyof ChangeDataByEntity;
+export type ChangeVerb = 'created' | 'updated' | 'deleted';
+/** `<entity>.<verb>`, e.g. `message.created`. */
+export type ChangeKind = `${ChangeEntity}.${ChangeVerb}`;
 
-export interface MessageData {
-  readonly id: string;
-  readonly conversationId: string;
-  readonly authorId: string;
-  readonly deviceId: string;
-  readonly clientId: string;
-  readonly body: string;
-  readonly createdAt: string;
+/**
+ * One committed change of a stream, delivered in seq order; `kind` tells the shape of `data`.
+ * `ChangeEvent<'message'>` is a change of a message.
+ */
+export type ChangeEvent<E extends ChangeEntity = ChangeEntity> = {
+  [K in E]: {
+    readonly stream: StreamName;
+    /** Dense per stream: 1, 2, 3, … in commit order. */
+    readonly seq: number;
+    readonly kind: `${K}.${ChangeVerb}`;
+    readonly data: ChangeDataByEntity[K];
+    /** ISO time the change was written, to measure commit-to-receive latency. */
+    readonly committedAt: string;
+  };
+}[E];
+
+/** Narrows a change to one entity: `if (isChangeOf(change, 'message')) change.data.body`. */
+export function isChangeOf<E extends ChangeEntity>(
+  change: ChangeEvent,
+  entity: E,
+): change is Extract<ChangeEvent, { kind: `${E}.${ChangeVerb}` }> {
+  return change.kind.startsWith(`${entity}.`);
 }
 
-/** One committed change of a stream, delivered in seq order. */
-export interface ChangeEvent {
-  readonly stream: StreamName;
-  /** Dense per stream: 1, 2, 3, … in commit order. */
-  readonly seq: number;
-  readonly kind: ChangeKind;
-  readonly data: MessageData;
-  /** ISO time the change was written, to measure commit-to-receive latency. */
-  readonly committedAt: string;
-}
+/** Why a stream must be refetched instead of resumed. */
+export type ResyncReason = 'since_ahead_of_head' | 'since_before_retention' | 'slow_consumer';
 
 export interface ResyncRequiredEvent {
   readonly stream: StreamName;
-  readonly reason: string;
+  readonly reason: ResyncReason;
+  /** The stream's head now: refetch the stream's state, then subscribe with `since: head`. */
+  readonly head: number;
 }
 
 export interface ClientToServerEvents {

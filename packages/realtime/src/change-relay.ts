@@ -1,12 +1,14 @@
 import {
   readChanges,
   readStreamHeads,
+  readStreamPosition,
   type ChangeListener,
   type ChangeRow,
   type Database,
 } from '@ccs/db';
-import type { ChangeEvent, ChangeKind, MessageData, StreamName } from '@ccs/protocol';
+import type { ChangeEvent, StreamName } from '@ccs/protocol';
 import { pino, type Logger } from 'pino';
+import type { AttachResult, BroadcastChanges, StreamRelay } from './stream-relay.js';
 
 /** Options of {@link ChangeRelay}. */
 export interface ChangeRelayOptions {
@@ -14,23 +16,19 @@ export interface ChangeRelayOptions {
   /** Source of wake-up hints; the relay never trusts them for data. */
   readonly listener: ChangeListener;
   /** Emits changes of one stream, in seq order, to every local subscriber of it. */
-  readonly broadcast: (stream: StreamName, changes: readonly ChangeEvent[]) => void;
+  readonly broadcast: BroadcastChanges;
   /** Re-reads the heads of tracked streams this often, in case a hint was lost. @default 1000 */
   readonly pollIntervalMs?: number;
   /** Rows read per query. @default 500 */
   readonly batchSize?: number;
   /** @default a silent logger */
   readonly logger?: Logger;
+  /**
+   * Called after every poll with the relay's lag: committed changes of tracked streams not yet
+   * emitted (sum over streams of head − cursor).
+   */
+  readonly onLag?: (changesBehind: number) => void;
 }
-
-/** Result of {@link ChangeRelay.attach}. */
-export type AttachResult =
-  | { readonly ok: true; readonly head: number }
-  | {
-      readonly ok: false;
-      readonly reason: 'since_ahead_of_head' | 'since_before_retention';
-      readonly head: number;
-    };
 
 interface TrackedStream {
   /** Newest seq emitted to the room; every change up to it has been broadcast. */
@@ -43,13 +41,14 @@ interface TrackedStream {
 
 /** Converts a change_log row to the wire's change event. */
 export function toChangeEvent(row: ChangeRow): ChangeEvent {
+  // The capture trigger wrote kind and payload together, so they agree.
   return {
-    stream: row.stream as StreamName,
+    stream: row.stream,
     seq: row.seq,
-    kind: row.kind as ChangeKind,
-    data: row.payload as MessageData,
+    kind: row.kind,
+    data: row.payload,
     committedAt: row.committedAt.toISOString(),
-  };
+  } as ChangeEvent;
 }
 
 /**
@@ -60,7 +59,7 @@ export function toChangeEvent(row: ChangeRow): ChangeEvent {
  * and re-reads stream heads on a timer, so a lost LISTEN connection delays delivery but loses
  * nothing.
  */
-export class ChangeRelay {
+export class ChangeRelay implements StreamRelay {
   private readonly streams = new Map<StreamName, TrackedStream>();
   private readonly pollIntervalMs: number;
   private readonly batchSize: number;
@@ -117,14 +116,18 @@ export class ChangeRelay {
     state.subscribers++;
     const tracked = state;
     return this.enqueue(stream, tracked, async () => {
+      const position = await readStreamPosition(this.options.db, stream);
       if (tracked.cursor < 0) {
-        tracked.cursor = (await readStreamHeads(this.options.db, [stream])).get(stream) ?? 0;
+        tracked.cursor = position.head;
       } else {
         await this.drain(stream, tracked);
       }
       const head = tracked.cursor;
       if (since !== undefined && since > head) {
         return { ok: false, reason: 'since_ahead_of_head', head } as const;
+      }
+      if (since !== undefined && since < position.trimmedTo) {
+        return { ok: false, reason: 'since_before_retention', head } as const;
       }
       let after = since ?? head;
       while (after < head) {
@@ -192,15 +195,21 @@ export class ChangeRelay {
 
   private async poll(): Promise<void> {
     const streams = this.trackedStreams;
-    if (streams.length === 0) return;
+    if (streams.length === 0) {
+      this.options.onLag?.(0);
+      return;
+    }
     try {
       const heads = await readStreamHeads(this.options.db, streams);
+      let behind = 0;
       for (const [stream, head] of heads) {
         const state = this.streams.get(stream as StreamName);
         if (state && state.cursor >= 0 && head > state.cursor) {
+          behind += head - state.cursor;
           this.scheduleDrain(stream as StreamName, state);
         }
       }
+      this.options.onLag?.(behind);
     } catch (error) {
       this.logger.warn({ err: error }, 'change relay poll failed; will retry');
     }

@@ -5,6 +5,7 @@ export interface GatewayMetrics {
   readonly connectedSockets: Gauge;
   readonly changesDelivered: Counter;
   readonly commitToEmitSeconds: Histogram;
+  readonly relayLagChanges: Gauge;
 }
 
 /** Registers the gateway's metrics on `registry`. */
@@ -24,6 +25,11 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
       name: 'ccs_commit_to_emit_seconds',
       help: 'Time from a change being written in PostgreSQL to its emit by this gateway',
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    relayLagChanges: new Gauge({
+      name: 'ccs_relay_lag_changes',
+      help: 'Committed changes of subscribed streams not yet emitted by this gateway (at last poll)',
       registers: [registry],
     }),
   };

@@ -1,8 +1,10 @@
 import {
   ChangeListener,
+  DbError,
   findActiveDevice,
   insertMessage,
   isConversationMember,
+  isWorkspaceMember,
   type Database,
 } from '@ccs/db';
 import {
@@ -24,6 +26,7 @@ import { pino, type Logger } from 'pino';
 import type { Server, Socket } from 'socket.io';
 import type { z } from 'zod';
 import { ChangeRelay } from './change-relay.js';
+import type { BroadcastChanges, StreamRelay } from './stream-relay.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { RealtimeError } from './realtime-error.js';
 
@@ -59,13 +62,26 @@ export interface GatewayOptions {
   readonly logger?: Logger;
   /** When given, the gateway records into these. */
   readonly metrics?: GatewayMetrics;
-  /** Relay tuning. */
+  /** Tuning of the default {@link ChangeRelay}. */
   readonly relay?: { readonly pollIntervalMs?: number; readonly batchSize?: number };
+  /**
+   * Replaces the default relay (another capture mode, or a deliberately naive one in a test that
+   * must show it fails). @default a {@link ChangeRelay}
+   */
+  readonly createRelay?: (deps: RelayDeps) => StreamRelay;
+}
+
+/** What the gateway hands a relay factory. */
+export interface RelayDeps {
+  readonly db: Database;
+  readonly listener: ChangeListener;
+  readonly broadcast: BroadcastChanges;
+  readonly logger: Logger;
 }
 
 /** A running gateway. */
 export interface Gateway {
-  readonly relay: ChangeRelay;
+  readonly relay: StreamRelay;
   /** Disconnects nothing (close the socket.io server for that); stops the relay and LISTEN. */
   close(): Promise<void>;
 }
@@ -86,13 +102,19 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     logger.warn({ err: error }, 'LISTEN connection lost; reconnecting'),
   );
 
-  const relay = new ChangeRelay({
+  const deps: RelayDeps = {
     db,
     listener,
     logger,
-    ...options.relay,
     broadcast: (stream, changes) => broadcast(io, stream, changes, metrics),
-  });
+  };
+  const relay =
+    options.createRelay?.(deps) ??
+    new ChangeRelay({
+      ...deps,
+      ...options.relay,
+      onLag: (behind) => metrics?.relayLagChanges.set(behind),
+    });
   await listener.start();
   relay.start();
 
@@ -139,7 +161,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       if (!result.ok) {
         socket.data.streams.delete(payload.stream);
         relay.detach(payload.stream);
-        socket.emit(EVENTS.resyncRequired, { stream: payload.stream, reason: result.reason });
+        socket.emit(EVENTS.resyncRequired, {
+          stream: payload.stream,
+          reason: result.reason,
+          head: result.head,
+        });
         throw new RealtimeError(
           'conflict',
           `cannot resume ${payload.stream} after seq ${payload.since ?? 0} (${result.reason}); refetch the stream and subscribe without since`,
@@ -222,7 +248,9 @@ async function authorizeStream(
   const allowed =
     kind === 'conversation'
       ? await isConversationMember(db, id, identity.userId)
-      : kind === 'user' && id === identity.userId;
+      : kind === 'workspace'
+        ? await isWorkspaceMember(db, id, identity.userId)
+        : id === identity.userId;
   if (!allowed) throw new RealtimeError('forbidden', `not allowed to subscribe to ${stream}`);
 }
 
@@ -266,6 +294,9 @@ function handle<Schema extends z.ZodType, Result extends object>(
 
 function toRealtimeError(error: unknown, logger: Logger): RealtimeError {
   if (error instanceof RealtimeError) return error;
+  if (error instanceof DbError && (error.code === 'not_found' || error.code === 'conflict')) {
+    return new RealtimeError(error.code, error.message, { cause: error });
+  }
   logger.error({ err: error }, 'unexpected gateway error');
   return new RealtimeError('internal', 'internal error; retry later', { cause: error });
 }

@@ -1,15 +1,12 @@
 export {
   startGateway,
+  type RelayDeps,
   type Gateway,
   type GatewayOptions,
   type GatewayServer,
   type GatewaySocketData,
 } from './gateway.js';
-export {
-  ChangeRelay,
-  toChangeEvent,
-  type AttachResult,
-  type ChangeRelayOptions,
-} from './change-relay.js';
+export { ChangeRelay, toChangeEvent, type ChangeRelayOptions } from './change-relay.js';
+export type { AttachResult, BroadcastChanges, StreamRelay } from './stream-relay.js';
 export { createGatewayMetrics, type GatewayMetrics } from './gateway-metrics.js';
 export { RealtimeError } from './realtime-error.js';

@@ -1,11 +1,12 @@
 import type { Database } from '@ccs/db';
-import type {
-  ChangeEvent,
-  ClientToServerEvents,
-  MessageSendResult,
-  ServerToClientEvents,
-  SubscribeResult,
-  Ack,
+import {
+  isChangeOf,
+  type ChangeEvent,
+  type ClientToServerEvents,
+  type MessageSendResult,
+  type ServerToClientEvents,
+  type SubscribeResult,
+  type Ack,
 } from '@ccs/protocol';
 import { io, type Socket } from 'socket.io-client';
 import { seedDemo } from './demo-seed.js';
@@ -64,7 +65,7 @@ export async function runLiveDemo(options: LiveDemoOptions): Promise<void> {
         ({ label, socket }) =>
           new Promise<string>((resolve) => {
             const onChange = (change: ChangeEvent): void => {
-              if (change.data.body !== body) return;
+              if (!isChangeOf(change, 'message') || change.data.body !== body) return;
               socket.off('change', onChange);
               const ms = performance.now() - sentAt;
               const commitMs = Date.now() - Date.parse(change.committedAt);

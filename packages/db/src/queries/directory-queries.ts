@@ -1,10 +1,18 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Database } from '../database.js';
-import { conversationMembers, conversations, devices, users } from '../schema/index.js';
+import {
+  conversationMembers,
+  conversations,
+  devices,
+  users,
+  workspaceMembers,
+  workspaces,
+} from '../schema/index.js';
 
 export type User = typeof users.$inferSelect;
 export type Device = typeof devices.$inferSelect;
 export type Conversation = typeof conversations.$inferSelect;
+export type Workspace = typeof workspaces.$inferSelect;
 
 /** Inserts a user. */
 export async function insertUser(db: Database, values: typeof users.$inferInsert): Promise<User> {
@@ -65,5 +73,35 @@ export async function isConversationMember(
         eq(conversationMembers.userId, userId),
       ),
     );
+  return row !== undefined;
+}
+
+/** Inserts a workspace and its members in one transaction. */
+export async function insertWorkspace(
+  db: Database,
+  values: typeof workspaces.$inferInsert,
+  memberIds: readonly string[] = [],
+): Promise<Workspace> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx.insert(workspaces).values(values).returning();
+    if (memberIds.length > 0) {
+      await tx
+        .insert(workspaceMembers)
+        .values(memberIds.map((userId) => ({ workspaceId: row!.id, userId })));
+    }
+    return row!;
+  });
+}
+
+/** Whether the user is a member of the workspace. */
+export async function isWorkspaceMember(
+  db: Database,
+  workspaceId: string,
+  userId: string,
+): Promise<boolean> {
+  const [row] = await db
+    .select({ userId: workspaceMembers.userId })
+    .from(workspaceMembers)
+    .where(and(eq(workspaceMembers.workspaceId, workspaceId), eq(workspaceMembers.userId, userId)));
   return row !== undefined;
 }

@@ -1,5 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Database } from '../database.js';
+import { DbError } from '../db-error.js';
 import { changeLog, messages, streamHeads } from '../schema/index.js';
 
 export type Message = typeof messages.$inferSelect;
@@ -30,21 +31,25 @@ export async function insertMessage(
   input: InsertMessageInput,
 ): Promise<StoredMessage> {
   const stream = `conversation:${input.conversationId}`;
-  const inserted = await db.transaction(async (tx) => {
-    const [row] = await tx
-      .insert(messages)
-      .values(input)
-      .onConflictDoNothing({ target: [messages.deviceId, messages.clientId] })
-      .returning();
-    if (!row) return undefined;
-    // The capture trigger bumped the head under a row lock this transaction still holds, so the
-    // head is this message's seq.
-    const [head] = await tx
-      .select({ head: streamHeads.head })
-      .from(streamHeads)
-      .where(eq(streamHeads.stream, stream));
-    return { message: row, stream, seq: head!.head, created: true };
-  });
+  const inserted = await db
+    .transaction(async (tx) => {
+      const [row] = await tx
+        .insert(messages)
+        .values(input)
+        .onConflictDoNothing({ target: [messages.deviceId, messages.clientId] })
+        .returning();
+      if (!row) return undefined;
+      // The capture trigger bumped the head under a row lock this transaction still holds, so the
+      // head is this message's seq.
+      const [head] = await tx
+        .select({ head: streamHeads.head })
+        .from(streamHeads)
+        .where(eq(streamHeads.stream, stream));
+      return { message: row, stream, seq: head!.head, created: true };
+    })
+    .catch((error: unknown) => {
+      throw translateWriteError(error, input);
+    });
   if (inserted) return inserted;
 
   const [existing] = await db
@@ -59,4 +64,20 @@ export async function insertMessage(
     throw new Error(`message (${input.deviceId}, ${input.clientId}) conflicted but was not found`);
   }
   return { ...existing, created: false };
+}
+
+/** PostgreSQL's foreign_key_violation: the conversation, author or device does not exist. */
+const FOREIGN_KEY_VIOLATION = '23503';
+
+function translateWriteError(error: unknown, input: InsertMessageInput): unknown {
+  const cause = (error as { cause?: unknown }).cause ?? error;
+  if ((cause as { code?: unknown }).code === FOREIGN_KEY_VIOLATION) {
+    return new DbError(
+      'not_found',
+      `conversation ${input.conversationId}, author or device does not exist (any more); nothing was written`,
+      { conversationId: input.conversationId, deviceId: input.deviceId },
+      { cause: error },
+    );
+  }
+  return error;
 }

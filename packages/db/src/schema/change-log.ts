@@ -21,6 +21,8 @@ const xid8 = customType<{ data: string; driverData: string }>({ dataType: () => 
 export const streamHeads = pgTable('stream_heads', {
   stream: text('stream').primaryKey(),
   head: bigint('head', { mode: 'number' }).notNull(),
+  /** Every change with `seq <= trimmed_to` was removed by retention; 0 when none was. */
+  trimmedTo: bigint('trimmed_to', { mode: 'number' }).notNull().default(0),
 });
 
 /** Every committed change of every synced table, per stream, written only by triggers. */
@@ -30,8 +32,8 @@ export const changeLog = pgTable(
     stream: text('stream').notNull(),
     seq: bigint('seq', { mode: 'number' }).notNull(),
     kind: text('kind').notNull(),
-    /** Primary key of the changed row, to find a row's change (idempotent send retries). */
-    entityId: uuid('entity_id').notNull(),
+    /** `id` of the changed row when it has one, to find a row's change (send retries). */
+    entityId: uuid('entity_id'),
     payload: jsonb('payload').notNull(),
     committedAt: timestamp('committed_at', { withTimezone: true })
       .notNull()
