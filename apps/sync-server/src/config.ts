@@ -14,6 +14,10 @@ const envSchema = z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),
     CCS_RELAY_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+    CCS_REDIS_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9:_-]{1,64}$/)
+      .default('ccs'),
   })
   .refine((env) => env.NODE_ENV !== 'production' || env.CCS_JWT_SECRET !== DEV_JWT_SECRET, {
     path: ['CCS_JWT_SECRET'],
@@ -31,6 +35,8 @@ export interface SyncServerConfig {
   readonly jwtSecret: string;
   readonly logLevel: string;
   readonly relayPollMs: number;
+  /** Prefix of every Redis key and channel this service uses (adapter, later presence, jobs). */
+  readonly redisPrefix: string;
 }
 
 /** Thrown when the environment does not describe a valid configuration. */
@@ -58,5 +64,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SyncServerConf
     jwtSecret: value.CCS_JWT_SECRET,
     logLevel: value.LOG_LEVEL,
     relayPollMs: value.CCS_RELAY_POLL_MS,
+    redisPrefix: value.CCS_REDIS_PREFIX,
   };
 }

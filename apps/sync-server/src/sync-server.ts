@@ -10,6 +10,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { createAdapter } from '@socket.io/redis-adapter';
 import { Server } from 'socket.io';
 import type { SyncServerConfig } from './config.js';
 import { registerHealthRoutes } from './http/health-routes.js';
@@ -49,8 +50,19 @@ export async function startSyncServer(
     lazyConnect: true,
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
+    connectionName: `${config.redisPrefix}:health`,
   });
   redis.on('error', (error: Error) => logger.debug({ err: error }, 'redis connection error'));
+  // Cross-node socket.io traffic (rooms, ephemeral events). Committed changes never go through
+  // Redis: every node reads them from PostgreSQL and emits to its own sockets only.
+  const adapterPub = new Redis(config.redisUrl, {
+    lazyConnect: true,
+    connectionName: `${config.redisPrefix}:adapter-pub`,
+  });
+  const adapterSub = adapterPub.duplicate({ connectionName: `${config.redisPrefix}:adapter-sub` });
+  for (const client of [adapterPub, adapterSub]) {
+    client.on('error', (error: Error) => logger.debug({ err: error }, 'redis adapter error'));
+  }
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const metrics = createGatewayMetrics(registry);
@@ -66,9 +78,13 @@ export async function startSyncServer(
   });
   registerMetricsRoute(app, registry);
 
+  await Promise.all([adapterPub.connect(), adapterSub.connect()]).catch((error: unknown) => {
+    logger.warn({ err: error }, 'Redis not reachable yet; the adapter keeps retrying');
+  });
   const io: GatewayServer = new Server(app.server, {
     maxHttpBufferSize: MAX_FRAME_BYTES,
     serveClient: false,
+    adapter: createAdapter(adapterPub, adapterSub, { key: `${config.redisPrefix}:socket.io` }),
   });
   const gateway = await startGateway({
     io,
@@ -103,6 +119,8 @@ export async function startSyncServer(
         await gateway.close();
         await app.close();
         redis.disconnect();
+        adapterPub.disconnect();
+        adapterSub.disconnect();
         await database.close();
       })()),
   };

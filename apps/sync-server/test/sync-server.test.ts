@@ -1,31 +1,7 @@
 import { seedConversationScenario } from '@ccs/fixtures';
 import { TestClient } from '@ccs/test-clients';
-import { test as base } from '@ccs/test-env/vitest';
-import { pino } from 'pino';
 import { describe, expect } from 'vitest';
-import { loadConfig } from '../src/config.js';
-import { startSyncServer, type SyncServer } from '../src/sync-server.js';
-
-const jwtSecret = 'sync-server-test-secret-0123456789';
-
-const test = base.extend('startServer', async ({ database, testEnv }, { onCleanup }) => {
-  const servers: SyncServer[] = [];
-  onCleanup(async () => {
-    await Promise.all(servers.map((server) => server.close()));
-  });
-  return async (env: Record<string, string> = {}): Promise<SyncServer> => {
-    const config = loadConfig({
-      PORT: '0',
-      DATABASE_URL: database.url,
-      REDIS_URL: testEnv.redisUrl,
-      CCS_JWT_SECRET: jwtSecret,
-      ...env,
-    });
-    const server = await startSyncServer(config, pino({ level: 'silent' }));
-    servers.push(server);
-    return server;
-  };
-});
+import { jwtSecret, test } from './sync-server-fixtures.js';
 
 describe('sync-server HTTP', () => {
   test('answers /healthz and /readyz when PostgreSQL and Redis are up', async ({ startServer }) => {

@@ -1,0 +1,145 @@
+import { createMessage, seedConversationScenario } from '@ccs/fixtures';
+import { isChangeOf } from '@ccs/protocol';
+import { TestClient } from '@ccs/test-clients';
+import { Redis } from 'ioredis';
+import { describe, expect } from 'vitest';
+import { jwtSecret, test } from './sync-server-fixtures.js';
+
+/** Writes `count` messages one after another, `pauseMs` apart; resolves with their seqs. */
+async function writeSteadily(
+  write: (i: number) => Promise<number>,
+  count: number,
+  pauseMs: number,
+): Promise<number[]> {
+  const seqs: number[] = [];
+  for (let i = 0; i < count; i++) {
+    seqs.push(await write(i));
+    await new Promise((resolve) => setTimeout(resolve, pauseMs));
+  }
+  return seqs;
+}
+
+function receivedSeqs(client: TestClient): number[] {
+  return client
+    .received('change')
+    .map(([change]) => change)
+    .filter((change) => isChangeOf(change, 'message'))
+    .map((change) => change.seq);
+}
+
+describe('delivery across nodes', () => {
+  test('a device on node A receives what was written through node B, once', async ({
+    startServer,
+    database,
+  }) => {
+    const [nodeA, nodeB] = [await startServer(), await startServer()];
+    const scenario = await seedConversationScenario(database.db, {
+      jwtSecret,
+      devicesPerUser: [1, 1],
+    });
+    const [alice, bob] = scenario.users.map(({ devices }) => devices[0]!);
+    const onA = await TestClient.connect({ url: nodeA.url, token: bob!.token });
+    const onB = await TestClient.connect({ url: nodeB.url, token: alice!.token });
+    try {
+      await onA.emitWithAck('subscribe', { stream: scenario.stream });
+      const acks = [];
+      for (let i = 0; i < 20; i++) {
+        acks.push(
+          await onB.emitWithAck('message:send', {
+            conversationId: scenario.conversation.id,
+            clientId: `b-${i}`,
+            body: `through B ${i}`,
+          }),
+        );
+      }
+      const seqs = acks.map((ack) => (ack.ok ? ack.seq : -1));
+      await onA.waitForCount('change', 20);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(receivedSeqs(onA)).toEqual(seqs);
+    } finally {
+      onA.close();
+      onB.close();
+    }
+  });
+});
+
+describe('delivery under faults', () => {
+  test('resumes by itself after every PostgreSQL backend of the server is terminated', async ({
+    startServer,
+    database,
+  }) => {
+    const server = await startServer();
+    const scenario = await seedConversationScenario(database.db, {
+      jwtSecret,
+      devicesPerUser: [1, 1],
+    });
+    const [alice, bob] = scenario.users.map(({ devices }) => devices[0]!);
+    const client = await TestClient.connect({ url: server.url, token: bob!.token });
+    try {
+      await client.emitWithAck('subscribe', { stream: scenario.stream });
+      const writing = writeSteadily(
+        async (i) =>
+          (await createMessage(database.db, alice!, scenario.conversation.id, { body: `m${i}` }))
+            .seq,
+        40,
+        10,
+      );
+      await client.waitForCount('change', 5);
+      // Kill the relay's LISTEN connection and every pooled connection of the server.
+      await database.pool.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND application_name IN ('ccs-change-listener', 'ccs-sync-server')`,
+      );
+      const written = await writing;
+      await client.waitForCount('change', written.length, { timeout: 10_000 });
+      expect(receivedSeqs(client)).toEqual(written);
+    } finally {
+      client.close();
+    }
+  });
+
+  test('keeps delivering, and becomes ready again, after its Redis connections are dropped', async ({
+    startServer,
+    database,
+    testEnv,
+    redisPrefix,
+  }) => {
+    const server = await startServer();
+    const scenario = await seedConversationScenario(database.db, {
+      jwtSecret,
+      devicesPerUser: [1, 1],
+    });
+    const [alice, bob] = scenario.users.map(({ devices }) => devices[0]!);
+    const client = await TestClient.connect({ url: server.url, token: bob!.token });
+    const admin = new Redis(testEnv.redisUrl);
+    try {
+      await client.emitWithAck('subscribe', { stream: scenario.stream });
+      const writing = writeSteadily(
+        async (i) =>
+          (await createMessage(database.db, alice!, scenario.conversation.id, { body: `m${i}` }))
+            .seq,
+        30,
+        10,
+      );
+      await client.waitForCount('change', 5);
+      // Only this test's connections: they are named after its prefix.
+      const clients = (await admin.client('LIST')) as string;
+      const ours = clients
+        .split('\n')
+        .filter((line) => line.includes(` name=${redisPrefix}:`))
+        .map((line) => /(?:^| )id=(\d+)/.exec(line)?.[1])
+        .filter((id): id is string => id !== undefined);
+      expect(ours.length).toBeGreaterThanOrEqual(3);
+      for (const id of ours) await admin.client('KILL', 'ID', id);
+      const written = await writing;
+      await client.waitForCount('change', written.length, { timeout: 10_000 });
+      expect(receivedSeqs(client)).toEqual(written);
+      await expect
+        .poll(async () => (await fetch(`${server.url}/readyz`)).status, { timeout: 10_000 })
+        .toBe(200);
+    } finally {
+      client.close();
+      admin.disconnect();
+    }
+  });
+});
