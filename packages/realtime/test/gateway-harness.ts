@@ -2,7 +2,12 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestDatabase } from '@ccs/test-env';
 import { Server } from 'socket.io';
-import { startGateway, type Gateway, type GatewayServer } from '../src/gateway.js';
+import {
+  startGateway,
+  type Gateway,
+  type GatewayOptions,
+  type GatewayServer,
+} from '../src/gateway.js';
 
 export const jwtSecret = 'realtime-test-secret-0123456789';
 
@@ -17,6 +22,7 @@ export interface GatewayHarness {
 export async function startGatewayHarness(
   database: TestDatabase,
   relay: { pollIntervalMs?: number } = {},
+  createRelay?: GatewayOptions['createRelay'],
 ): Promise<GatewayHarness> {
   const http = createServer();
   const io: GatewayServer = new Server(http, { maxHttpBufferSize: 64 * 1024 });
@@ -26,6 +32,7 @@ export async function startGatewayHarness(
     databaseUrl: database.url,
     jwtSecret,
     relay,
+    ...(createRelay ? { createRelay } : {}),
   });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   return {

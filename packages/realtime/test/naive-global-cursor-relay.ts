@@ -1,0 +1,102 @@
+import { sql } from 'drizzle-orm';
+import type { ChangeEvent, StreamName } from '@ccs/protocol';
+import type { RelayDeps } from '../src/gateway.js';
+import type { AttachResult, StreamRelay } from '../src/stream-relay.js';
+
+interface NaiveRow extends Record<string, unknown> {
+  naive_id: string;
+  stream: string;
+  seq: string;
+  kind: string;
+  payload: unknown;
+  committed_at: string;
+}
+
+/** Adds the global `bigserial` the naive relay tails; only ever run on a test's own database. */
+export const NAIVE_RELAY_SETUP_SQL = 'ALTER TABLE change_log ADD COLUMN naive_id bigserial';
+
+function toEvent(row: NaiveRow): ChangeEvent {
+  return {
+    stream: row.stream as StreamName,
+    seq: Number(row.seq),
+    kind: row.kind,
+    data: row.payload,
+    committedAt: row.committed_at,
+  } as ChangeEvent;
+}
+
+/**
+ * THE PITFALL, kept only to prove the property test catches it: one global cursor over a
+ * `bigserial` read with `naive_id > cursor`. The serial is taken at insert time, not at commit,
+ * so a transaction that inserted early and commits late has an id below a cursor that already
+ * moved past it: its change is never delivered.
+ */
+export class NaiveGlobalCursorRelay implements StreamRelay {
+  private cursor = 0;
+  private readonly subscribers = new Map<StreamName, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private reading: Promise<void> = Promise.resolve();
+  private readonly onHint = (): void => this.schedule();
+
+  constructor(private readonly deps: RelayDeps) {}
+
+  start(): void {
+    this.deps.listener.on('hint', this.onHint);
+    this.timer = setInterval(() => this.schedule(), 50);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.deps.listener.off('hint', this.onHint);
+    await this.reading;
+  }
+
+  /** Serialised with the tailing reads, so only the tailing itself is naive. */
+  attach(
+    stream: StreamName,
+    since: number | undefined,
+    replay: (changes: readonly ChangeEvent[]) => void,
+    join: () => void,
+  ): Promise<AttachResult> {
+    const attached = this.reading.then(async () => {
+      this.subscribers.set(stream, (this.subscribers.get(stream) ?? 0) + 1);
+      const emitted = sql`stream = ${stream} AND naive_id <= ${this.cursor}`;
+      const head = await this.deps.db.execute<{ head: string }>(
+        sql`SELECT coalesce(max(seq), 0) AS head FROM change_log WHERE ${emitted}`,
+      );
+      const rows = await this.deps.db.execute<NaiveRow>(
+        sql`SELECT naive_id, stream, seq, kind, payload, to_json(committed_at) #>> '{}' AS committed_at
+            FROM change_log WHERE ${emitted} AND seq > ${since ?? 2 ** 53} ORDER BY seq`,
+      );
+      replay(rows.rows.map(toEvent));
+      join();
+      return { ok: true, head: Number(head.rows[0]?.head ?? 0) } as const;
+    });
+    this.reading = attached.then(
+      () => undefined,
+      () => undefined,
+    );
+    return attached;
+  }
+
+  detach(stream: StreamName): void {
+    this.subscribers.set(stream, (this.subscribers.get(stream) ?? 1) - 1);
+  }
+
+  private schedule(): void {
+    this.reading = this.reading.then(() => this.read()).catch(() => undefined);
+  }
+
+  private async read(): Promise<void> {
+    const { rows } = await this.deps.db.execute<NaiveRow>(
+      sql`SELECT naive_id, stream, seq, kind, payload, to_json(committed_at) #>> '{}' AS committed_at
+          FROM change_log
+          WHERE naive_id > ${this.cursor} ORDER BY naive_id LIMIT 500`,
+    );
+    for (const row of rows) {
+      this.cursor = Math.max(this.cursor, Number(row.naive_id));
+      const stream = row.stream as StreamName;
+      if ((this.subscribers.get(stream) ?? 0) > 0) this.deps.broadcast(stream, [toEvent(row)]);
+    }
+  }
+}
