@@ -1,7 +1,7 @@
 import { seedConversationScenario, type ConversationScenario } from '@ccs/fixtures';
 import { TestClient } from '@ccs/test-clients';
 import { test as base } from '@ccs/test-env/vitest';
-import { jwtSecret, startGatewayHarness, type GatewayHarness } from './gateway-harness.js';
+import { jwtSecret, startGatewayHarness } from './gateway-harness.js';
 
 /** `test` with a running gateway, the default scenario, and a `connect(token)` that cleans up. */
 export const test = base
