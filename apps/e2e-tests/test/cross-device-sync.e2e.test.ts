@@ -32,9 +32,11 @@ async function connectAll(): Promise<{
     tokens.map((token) => TestClient.connect({ url: server.url, token })),
   );
   clients.push(...connected);
+  // The stream starts with the conversation and its two memberships (seqs 1–3).
   for (const client of connected) {
-    expect(await client.emitWithAck('subscribe', { stream: scenario.stream })).toMatchObject({
+    expect(await client.emitWithAck('subscribe', { stream: scenario.stream })).toEqual({
       ok: true,
+      head: 3,
     });
   }
   const [aliceLaptop, alicePhone, bobPhone] = connected;
@@ -55,10 +57,10 @@ describe('sync-server process, end to end', () => {
       clientId: 'laptop-1',
       body: 'hi bob, from my laptop',
     });
-    expect(fromLaptop).toMatchObject({ ok: true, stream: scenario.stream, seq: 1 });
+    expect(fromLaptop).toMatchObject({ ok: true, stream: scenario.stream, seq: 4 });
     for (const device of [alicePhone, bobPhone]) {
-      const [change] = await device.waitFor('change', { predicate: (c) => c.seq === 1 });
-      expect(change.data.body).toBe('hi bob, from my laptop');
+      const [change] = await device.waitFor('change', { predicate: (c) => c.seq === 4 });
+      expect(change).toMatchObject({ data: { body: 'hi bob, from my laptop' } });
     }
 
     const fromBob = await bobPhone.emitWithAck('message:send', {
@@ -66,10 +68,10 @@ describe('sync-server process, end to end', () => {
       clientId: 'bob-1',
       body: 'hi alice',
     });
-    expect(fromBob).toMatchObject({ ok: true, seq: 2 });
+    expect(fromBob).toMatchObject({ ok: true, seq: 5 });
     for (const device of [aliceLaptop, alicePhone]) {
-      const [change] = await device.waitFor('change', { predicate: (c) => c.seq === 2 });
-      expect(change.data.body).toBe('hi alice');
+      const [change] = await device.waitFor('change', { predicate: (c) => c.seq === 5 });
+      expect(change).toMatchObject({ data: { body: 'hi alice' } });
     }
 
     // A write that bypasses the gateway (another service, psql) reaches every device too.
@@ -78,9 +80,9 @@ describe('sync-server process, end to end', () => {
       [scenario.conversation.id, scenario.users[1]!.user.id, scenario.users[1]!.devices[0]!.id],
     );
     for (const device of [aliceLaptop, alicePhone, bobPhone]) {
-      const [change] = await device.waitFor('change', { predicate: (c) => c.seq === 3 });
-      expect(change.data.body).toBe('from SQL');
-      expect(device.received('change').map(([c]) => c.seq)).toEqual([1, 2, 3]);
+      const [change] = await device.waitFor('change', { predicate: (c) => c.seq === 6 });
+      expect(change).toMatchObject({ data: { body: 'from SQL' } });
+      expect(device.received('change').map(([c]) => c.seq)).toEqual([4, 5, 6]);
     }
 
     const metrics = await (await fetch(`${server.url}/metrics`)).text();

@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { createDatabase } from '@ccs/db';
+import { seedConversationScenario } from '@ccs/fixtures';
+import { isChangeOf, type ChangeEvent } from '@ccs/protocol';
+import { TestClient } from '@ccs/test-clients';
+import { createTestDatabase, startServerProcess, type ServerProcess } from '@ccs/test-env';
+import { describe, expect, inject, it } from 'vitest';
+
+const entry = resolve(import.meta.dirname, '../../sync-server/dist/main.js');
+const jwtSecret = 'failover-secret-0123456789abcdef';
+
+function messageSeqs(clients: readonly TestClient[]): number[] {
+  return clients
+    .flatMap((client) => client.received('change').map(([change]) => change))
+    .filter((change: ChangeEvent) => isChangeOf(change, 'message'))
+    .map((change) => change.seq);
+}
+
+describe('gateway crash (guarantee 7)', () => {
+  it('moves the devices of a node killed with SIGKILL to the other node, losing nothing', async () => {
+    const env = inject('ccsTestEnv');
+    const database = await createTestDatabase(env, { label: 'failover' });
+    const nodeEnv = {
+      DATABASE_URL: database.url,
+      REDIS_URL: env.redisUrl,
+      CCS_JWT_SECRET: jwtSecret,
+      CCS_REDIS_PREFIX: `e2e-${randomBytes(4).toString('hex')}`,
+      CCS_RELAY_POLL_MS: '200',
+    };
+    const nodes: ServerProcess[] = [];
+    const clients: TestClient[] = [];
+    try {
+      nodes.push(await startServerProcess({ entry, env: nodeEnv }));
+      nodes.push(await startServerProcess({ entry, env: nodeEnv }));
+      const [nodeA, nodeB] = nodes as [ServerProcess, ServerProcess];
+      const scenario = await seedConversationScenario(database.db, { jwtSecret });
+      const [alice, bob] = scenario.users;
+      const aliceTokens = alice!.devices.map((device) => device.token);
+
+      // Alice's two devices on node A; Bob writes through node B.
+      const onA = await Promise.all(
+        aliceTokens.map((token) => TestClient.connect({ url: nodeA.url, token })),
+      );
+      clients.push(...onA);
+      const writer = await TestClient.connect({ url: nodeB.url, token: bob!.devices[0]!.token });
+      clients.push(writer);
+      const heads = await Promise.all(
+        onA.map(async (client) => {
+          const ack = await client.emitWithAck('subscribe', { stream: scenario.stream });
+          if (!ack.ok) throw new Error(ack.error.message);
+          return ack.head;
+        }),
+      );
+
+      const total = 120;
+      const sent: number[] = [];
+      const sending = (async () => {
+        for (let i = 0; i < total; i++) {
+          const ack = await writer.emitWithAck('message:send', {
+            conversationId: scenario.conversation.id,
+            clientId: `bob-${i}`,
+            body: `message ${i}`,
+          });
+          if (!ack.ok) throw new Error(ack.error.message);
+          sent.push(ack.seq);
+          await new Promise((done) => setTimeout(done, 5));
+        }
+      })();
+
+      await onA[0]!.waitForCount('change', 30, { timeout: 10_000 });
+      await nodeA.kill('SIGKILL');
+
+      // Each device resumes on node B from the last seq it has.
+      const resumed = await Promise.all(
+        onA.map(async (client, i) => {
+          const last = Math.max(heads[i]!, ...messageSeqs([client]));
+          const next = await TestClient.connect({ url: nodeB.url, token: aliceTokens[i]! });
+          clients.push(next);
+          const ack = await next.emitWithAck('subscribe', { stream: scenario.stream, since: last });
+          expect(ack).toMatchObject({ ok: true });
+          return next;
+        }),
+      );
+      await sending;
+      for (const [i, client] of resumed.entries()) {
+        await client.waitFor('change', {
+          predicate: (change) => change.seq === sent.at(-1),
+          timeout: 10_000,
+        });
+        // Old socket then new socket: every message once, in order, none missing.
+        expect(messageSeqs([onA[i]!, client])).toEqual(sent);
+      }
+      expect(sent).toHaveLength(total);
+    } finally {
+      for (const client of clients) client.close();
+      await Promise.all(nodes.map((node) => node.stop()));
+      await database.drop();
+    }
+  });
+});
