@@ -27,6 +27,7 @@ describe('gateway crash (guarantee 7)', () => {
       CCS_JWT_SECRET: jwtSecret,
       CCS_REDIS_PREFIX: `e2e-${randomBytes(4).toString('hex')}`,
       CCS_RELAY_POLL_MS: '200',
+      CCS_RETENTION_HOURS: '0',
     };
     const nodes: ServerProcess[] = [];
     const clients: TestClient[] = [];

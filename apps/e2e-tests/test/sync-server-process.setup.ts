@@ -34,6 +34,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       REDIS_URL: project.getProvidedContext().ccsTestEnv.redisUrl,
       CCS_JWT_SECRET: jwtSecret,
       CCS_RELAY_POLL_MS: '250',
+      CCS_RETENTION_HOURS: '0',
     },
   });
   project.provide('ccsE2eServer', { url: server.url, databaseUrl: database.url, jwtSecret });

@@ -14,6 +14,8 @@ const envSchema = z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),
     CCS_RELAY_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+    CCS_RETENTION_HOURS: z.coerce.number().min(0).default(168),
+    CCS_RETENTION_EVERY_MINUTES: z.coerce.number().positive().default(10),
     CCS_REDIS_PREFIX: z
       .string()
       .regex(/^[A-Za-z0-9:_-]{1,64}$/)
@@ -37,6 +39,9 @@ export interface SyncServerConfig {
   readonly relayPollMs: number;
   /** Prefix of every Redis key and channel this service uses (adapter, later presence, jobs). */
   readonly redisPrefix: string;
+  /** Changes stay replayable this long; 0 turns retention off. */
+  readonly retentionHours: number;
+  readonly retentionEveryMinutes: number;
 }
 
 /** Thrown when the environment does not describe a valid configuration. */
@@ -65,5 +70,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SyncServerConf
     logLevel: value.LOG_LEVEL,
     relayPollMs: value.CCS_RELAY_POLL_MS,
     redisPrefix: value.CCS_REDIS_PREFIX,
+    retentionHours: value.CCS_RETENTION_HOURS,
+    retentionEveryMinutes: value.CCS_RETENTION_EVERY_MINUTES,
   };
 }

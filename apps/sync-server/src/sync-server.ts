@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { createDatabase, type DatabaseHandle } from '@ccs/db';
+import { startRetentionWorker } from '@ccs/jobs';
 import {
   createGatewayMetrics,
   startGateway,
@@ -95,6 +96,17 @@ export async function startSyncServer(
     metrics,
     relay: { pollIntervalMs: config.relayPollMs },
   });
+  const retention =
+    config.retentionHours > 0
+      ? await startRetentionWorker({
+          db: database.db,
+          redisUrl: config.redisUrl,
+          prefix: config.redisPrefix,
+          policy: { maxAgeMs: config.retentionHours * 3_600_000 },
+          everyMs: config.retentionEveryMinutes * 60_000,
+          logger: logger.child({ component: 'retention' }),
+        })
+      : undefined;
   await redis.connect().catch((error: unknown) => {
     logger.warn({ err: error }, 'Redis not reachable yet; /readyz will say so');
   });
@@ -117,6 +129,7 @@ export async function startSyncServer(
       (closing ??= (async () => {
         await io.close();
         await gateway.close();
+        await retention?.close();
         await app.close();
         redis.disconnect();
         adapterPub.disconnect();

@@ -25,6 +25,8 @@ export const test = base
         CCS_JWT_SECRET: jwtSecret,
         CCS_REDIS_PREFIX: redisPrefix,
         CCS_RELAY_POLL_MS: '200',
+        // Retention runs on BullMQ; its own tests live in @ccs/jobs.
+        CCS_RETENTION_HOURS: '0',
         ...env,
       });
       const server = await startSyncServer(config, pino({ level: 'silent' }));
