@@ -12,3 +12,4 @@ export {
   type ServerProcess,
   type ServerProcessOptions,
 } from './server-process.js';
+export { openRedisNamespace, type RedisNamespace } from './redis-namespace.js';

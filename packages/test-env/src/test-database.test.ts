@@ -20,7 +20,7 @@ describe('createTestDatabase', () => {
     const database = await createTestDatabase(testEnv, { label: 'clone' });
     try {
       const { rows } = await database.pool.query<{ tgname: string }>(
-        "SELECT tgname FROM pg_trigger WHERE tgname = 'messages_capture_insert'",
+        "SELECT tgname FROM pg_trigger WHERE tgname = 'messages_capture'",
       );
       expect(rows).toHaveLength(1);
     } finally {

@@ -1,4 +1,5 @@
 import { test as base, inject } from 'vitest';
+import { openRedisNamespace } from './redis-namespace.js';
 import { createTestDatabase } from './test-database.js';
 
 /**
@@ -7,6 +8,9 @@ import { createTestDatabase } from './test-database.js';
  * - `testEnv` (worker): connection info from the global setup.
  * - `database` (test): a migrated database of the test's own, cloned from the template; dropped
  *   after a pass, kept and named on stderr after a failure so it can be inspected.
+ * - `redisNamespace` (test): a key prefix of the test's own with a client under it; use
+ *   `redisNamespace.prefix` for BullMQ `prefix` and the socket.io adapter `key`. Its keys are
+ *   deleted after the test.
  *
  * @example
  * test('stores a user', async ({ database }) => {
@@ -32,4 +36,9 @@ export const test = base
       }
     });
     return database;
+  })
+  .extend('redisNamespace', async ({ testEnv }, { onCleanup }) => {
+    const namespace = openRedisNamespace(testEnv.redisUrl, process.env['VITEST_POOL_ID'] ?? '0');
+    onCleanup(() => namespace.dispose());
+    return namespace;
   });
