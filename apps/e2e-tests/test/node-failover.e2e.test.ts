@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { createDatabase } from '@ccs/db';
 import { seedConversationScenario } from '@ccs/fixtures';
 import { isChangeOf, type ChangeEvent } from '@ccs/protocol';
 import { TestClient } from '@ccs/test-clients';

@@ -44,10 +44,6 @@ describe('startRetentionWorker', () => {
     testEnv,
   }) => {
     const prefix = `test-${randomBytes(4).toString('hex')}`;
-    const scenario = await seedConversationScenario(database.db, {
-      jwtSecret,
-      devicesPerUser: [1],
-    });
     const retention = await startRetentionWorker({
       db: database.db,
       redisUrl: testEnv.redisUrl,

@@ -13,3 +13,4 @@ export {
   type ServerProcessOptions,
 } from './server-process.js';
 export { openRedisNamespace, type RedisNamespace } from './redis-namespace.js';
+export { TestDatabasePool, type TestDatabasePoolOptions } from './test-database-pool.js';

@@ -19,29 +19,35 @@ export interface CreateTestDatabaseOptions {
   readonly maxConnections?: number;
 }
 
+/** Turns a test name into a short, safe part of a database name. */
+export function databaseLabel(label: string | undefined): string {
+  return (label ?? 'db')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .slice(0, 30);
+}
+
 /**
- * Clones the template into a fresh database (`CREATE DATABASE … TEMPLATE`): a few tens of
- * milliseconds, with every migration, trigger and function already in place.
+ * Clones the template into a fresh database (`CREATE DATABASE … TEMPLATE`), with every
+ * migration, trigger and function already in place. See the README for what one costs; the
+ * `database` fixture hides that cost behind a pool of clones made ahead of time.
  */
 export async function createTestDatabase(
   env: TestEnvInfo,
   options: CreateTestDatabaseOptions = {},
 ): Promise<TestDatabase> {
-  const label = (options.label ?? 'db')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '_')
-    .slice(0, 30);
-  const name = `ccs_test_${label}_${randomBytes(4).toString('hex')}`;
+  const name = `ccs_test_${databaseLabel(options.label)}_${randomBytes(4).toString('hex')}`;
   await adminQuery(
     env.adminUrl,
     `CREATE DATABASE ${quoteIdentifier(name)} TEMPLATE ${quoteIdentifier(env.templateDatabase)}`,
   );
+  return openTestDatabase(env, name, options.maxConnections);
+}
+
+/** A handle on an existing test database (made by {@link createTestDatabase} or a pool). */
+export function openTestDatabase(env: TestEnvInfo, name: string, maxConnections = 5): TestDatabase {
   const url = withDatabase(env.adminUrl, name);
-  const handle = createDatabase({
-    url,
-    maxConnections: options.maxConnections ?? 5,
-    applicationName: 'ccs-test',
-  });
+  const handle = createDatabase({ url, maxConnections, applicationName: 'ccs-test' });
   return {
     ...handle,
     name,

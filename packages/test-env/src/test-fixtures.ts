@@ -1,6 +1,6 @@
 import { test as base, inject } from 'vitest';
 import { openRedisNamespace } from './redis-namespace.js';
-import { createTestDatabase } from './test-database.js';
+import { TestDatabasePool } from './test-database-pool.js';
 
 /**
  * `test` with CCS fixtures. Needs `@ccs/test-env`'s global setup in the project's `globalSetup`.
@@ -19,8 +19,13 @@ import { createTestDatabase } from './test-database.js';
  */
 export const test = base
   .extend('testEnv', { scope: 'worker' }, () => inject('ccsTestEnv'))
-  .extend('database', async ({ testEnv, task, onTestFailed }, { onCleanup }) => {
-    const database = await createTestDatabase(testEnv, { label: task.name });
+  .extend('databasePool', { scope: 'worker' }, ({ testEnv }, { onCleanup }) => {
+    const pool = new TestDatabasePool(testEnv);
+    onCleanup(() => pool.close());
+    return pool;
+  })
+  .extend('database', async ({ databasePool, task, onTestFailed }, { onCleanup }) => {
+    const database = await databasePool.take(task.name);
     let failed = false;
     onTestFailed(() => {
       failed = true;
