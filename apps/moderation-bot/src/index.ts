@@ -1,0 +1,1 @@
+export { removeBannedMessages, type ModerationOptions } from './moderation-bot.js';
