@@ -30,7 +30,8 @@ const testConstraints = productionConstraints.map((constraint) =>
     : constraint,
 );
 
-const testFiles = ['**/*.test.ts', '**/*.test-d.ts', '**/test/**/*.ts'];
+// `src/testing.ts` is a package's `./testing` entry: test helpers it ships to other packages.
+const testFiles = ['**/*.test.ts', '**/*.test-d.ts', '**/test/**/*.ts', '**/src/testing.ts'];
 
 export default tseslint.config(
   {

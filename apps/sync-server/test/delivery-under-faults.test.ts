@@ -75,9 +75,10 @@ describe('delivery under faults', () => {
     });
     const [alice, bob] = scenario.users.map(({ devices }) => devices[0]!);
     const client = await TestClient.connect({ url: server.url, token: bob!.token });
+    let writing: Promise<number[]> = Promise.resolve([]);
     try {
       await client.emitWithAck('subscribe', { stream: scenario.stream });
-      const writing = writeSteadily(
+      writing = writeSteadily(
         async (i) =>
           (await createMessage(database.db, alice!, scenario.conversation.id, { body: `m${i}` }))
             .seq,
@@ -94,6 +95,8 @@ describe('delivery under faults', () => {
       await client.waitForCount('change', written.length, { timeout: 10_000 });
       expect(receivedSeqs(client)).toEqual(written);
     } finally {
+      // A failed assertion must not leave the writer running against a dropped database.
+      await writing.catch(() => undefined);
       client.close();
     }
   });
@@ -102,7 +105,7 @@ describe('delivery under faults', () => {
     startServer,
     database,
     testEnv,
-    redisPrefix,
+    redisNamespace,
   }) => {
     const server = await startServer();
     const scenario = await seedConversationScenario(database.db, {
@@ -112,9 +115,10 @@ describe('delivery under faults', () => {
     const [alice, bob] = scenario.users.map(({ devices }) => devices[0]!);
     const client = await TestClient.connect({ url: server.url, token: bob!.token });
     const admin = new Redis(testEnv.redisUrl);
+    let writing: Promise<number[]> = Promise.resolve([]);
     try {
       await client.emitWithAck('subscribe', { stream: scenario.stream });
-      const writing = writeSteadily(
+      writing = writeSteadily(
         async (i) =>
           (await createMessage(database.db, alice!, scenario.conversation.id, { body: `m${i}` }))
             .seq,
@@ -126,7 +130,7 @@ describe('delivery under faults', () => {
       const clients = (await admin.client('LIST')) as string;
       const ours = clients
         .split('\n')
-        .filter((line) => line.includes(` name=${redisPrefix}:`))
+        .filter((line) => line.includes(` name=${redisNamespace.prefix}:`))
         .map((line) => /(?:^| )id=(\d+)/.exec(line)?.[1])
         .filter((id): id is string => id !== undefined);
       expect(ours.length).toBeGreaterThanOrEqual(3);
@@ -138,6 +142,7 @@ describe('delivery under faults', () => {
         .poll(async () => (await fetch(`${server.url}/readyz`)).status, { timeout: 10_000 })
         .toBe(200);
     } finally {
+      await writing.catch(() => undefined);
       client.close();
       admin.disconnect();
     }
