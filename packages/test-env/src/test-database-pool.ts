@@ -20,8 +20,6 @@ export class TestDatabasePool {
   private readonly ready: Promise<string>[] = [];
   private readonly size: number;
   private readonly worker: string;
-  private admin: Promise<pg.Client> | undefined;
-  private chain: Promise<unknown> = Promise.resolve();
   private closed = false;
 
   constructor(
@@ -37,16 +35,17 @@ export class TestDatabasePool {
   async take(label?: string): Promise<TestDatabase> {
     if (this.closed) throw new Error('TestDatabasePool is closed');
     const spare = this.ready.shift() ?? this.clone();
-    this.ready.push(this.clone());
     const spareName = await spare;
     const name = `ccs_test_${databaseLabel(label)}_${randomBytes(4).toString('hex')}`;
     await this.query(
       `ALTER DATABASE ${quoteIdentifier(spareName)} RENAME TO ${quoteIdentifier(name)}`,
     );
+    // Refill only now, so the rename never waits behind a CREATE DATABASE.
+    if (!this.closed) this.ready.push(this.clone());
     return openTestDatabase(this.env, name);
   }
 
-  /** Drops the clones nobody took and closes the admin connection. */
+  /** Drops the clones nobody took. */
   async close(): Promise<void> {
     this.closed = true;
     const spares = await Promise.allSettled(this.ready.splice(0));
@@ -55,9 +54,6 @@ export class TestDatabasePool {
         await this.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(spare.value)}`);
       }
     }
-    const admin = this.admin;
-    this.admin = undefined;
-    await (await admin)?.end();
   }
 
   private clone(): Promise<string> {
@@ -67,22 +63,17 @@ export class TestDatabasePool {
     ).then(() => name);
   }
 
-  /** Admin statements run one at a time on one connection (CREATE DATABASE cannot share one). */
-  private query(sql: string): Promise<void> {
-    const run = this.chain.then(async () => {
-      this.admin ??= this.connect();
-      await (await this.admin).query(sql);
-    });
-    this.chain = run.catch(() => undefined);
-    return run;
-  }
-
-  private async connect(): Promise<pg.Client> {
+  /** One short-lived admin connection per statement, so clones and renames run side by side. */
+  private async query(sql: string): Promise<void> {
     const client = new pg.Client({
       connectionString: this.env.adminUrl,
       application_name: 'ccs-test-env',
     });
     await client.connect();
-    return client;
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
   }
 }
