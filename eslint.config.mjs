@@ -31,7 +31,13 @@ const testConstraints = productionConstraints.map((constraint) =>
 );
 
 // `src/testing.ts` is a package's `./testing` entry: test helpers it ships to other packages.
-const testFiles = ['**/*.test.ts', '**/*.test-d.ts', '**/test/**/*.ts', '**/src/testing.ts'];
+const testFiles = [
+  '**/*.test.ts',
+  '**/*.test-d.ts',
+  '**/test/**/*.ts',
+  '**/bench/**/*.ts',
+  '**/src/testing.ts',
+];
 
 export default tseslint.config(
   {

@@ -8,7 +8,14 @@ import {
 } from '@ccs/db';
 import type { ChangeEvent, StreamName } from '@ccs/protocol';
 import { pino, type Logger } from 'pino';
-import type { AttachResult, BroadcastChanges, StreamRelay } from './stream-relay.js';
+import type {
+  AttachResult,
+  BroadcastChanges,
+  RelayAttachment,
+  RelaySubscription,
+  RequestResync,
+  StreamRelay,
+} from './stream-relay.js';
 
 /** Options of {@link ChangeRelay}. */
 export interface ChangeRelayOptions {
@@ -17,6 +24,8 @@ export interface ChangeRelayOptions {
   readonly listener: ChangeListener;
   /** Emits changes of one stream, in seq order, to every local subscriber of it. */
   readonly broadcast: BroadcastChanges;
+  /** Tells a stream's local subscribers to resync (the log lost changes they needed). */
+  readonly resync: RequestResync;
   /** Re-reads the heads of tracked streams this often, in case a hint was lost. @default 1000 */
   readonly pollIntervalMs?: number;
   /** Rows read per query. @default 500 */
@@ -101,21 +110,38 @@ export class ChangeRelay implements StreamRelay {
    * Adds a subscriber to `stream`: replays what it missed after `since` through `replay`, then
    * calls `join` (the socket joins the room) before any later change is broadcast, so the
    * subscriber sees every change after `since` once, with no gap between replay and live.
+   * The subscription counts from this call until its `release()`, whatever the result.
    */
   attach(
     stream: StreamName,
     since: number | undefined,
     replay: (changes: readonly ChangeEvent[]) => void,
     join: () => void,
-  ): Promise<AttachResult> {
+  ): RelayAttachment {
     let state = this.streams.get(stream);
     if (!state) {
       state = { cursor: -1, subscribers: 0, chain: Promise.resolve(), drainQueued: false };
       this.streams.set(stream, state);
     }
-    state.subscribers++;
     const tracked = state;
-    return this.enqueue(stream, tracked, async () => {
+    tracked.subscribers++;
+    let released = false;
+    const subscription: RelaySubscription = {
+      release: () => {
+        if (released) return;
+        released = true;
+        tracked.subscribers--;
+        // Forget the stream only from inside its queue, after every task already queued for it.
+        if (tracked.subscribers === 0) {
+          void this.enqueue(tracked, async () => {
+            if (tracked.subscribers === 0 && this.streams.get(stream) === tracked) {
+              this.streams.delete(stream);
+            }
+          });
+        }
+      },
+    };
+    const result = this.enqueue(tracked, async (): Promise<AttachResult> => {
       const position = await readStreamPosition(this.options.db, stream);
       if (tracked.cursor < 0) {
         tracked.cursor = position.head;
@@ -124,13 +150,13 @@ export class ChangeRelay implements StreamRelay {
       }
       const head = tracked.cursor;
       if (since !== undefined && since > head) {
-        return { ok: false, reason: 'since_ahead_of_head', head } as const;
+        return { ok: false, reason: 'since_ahead_of_head', head };
       }
       if (since !== undefined && since < position.trimmedTo) {
-        return { ok: false, reason: 'since_before_retention', head } as const;
+        return { ok: false, reason: 'since_before_retention', head };
       }
       let after = since ?? head;
-      while (after < head) {
+      while (after < head && !released) {
         const rows = await readChanges(
           this.options.db,
           stream,
@@ -138,34 +164,22 @@ export class ChangeRelay implements StreamRelay {
           Math.min(this.batchSize, head - after),
         );
         if (rows[0]?.seq !== after + 1) {
-          return { ok: false, reason: 'since_before_retention', head } as const;
+          return { ok: false, reason: 'since_before_retention', head };
         }
         replay(rows.map(toChangeEvent));
         after = rows[rows.length - 1]!.seq;
       }
-      join();
-      return { ok: true, head } as const;
-    }).catch((error: unknown) => {
-      this.release(stream, tracked);
-      throw error;
+      // Released meanwhile (unsubscribed, disconnected): it must not end up in the room.
+      if (!released) join();
+      return { ok: true, head };
     });
-  }
-
-  /** Removes a subscriber added by {@link attach}; the stream is forgotten with its last one. */
-  detach(stream: StreamName): void {
-    const state = this.streams.get(stream);
-    if (state) this.release(stream, state);
-  }
-
-  private release(stream: StreamName, state: TrackedStream): void {
-    state.subscribers--;
-    if (state.subscribers <= 0 && this.streams.get(stream) === state) this.streams.delete(stream);
+    return { subscription, result };
   }
 
   private scheduleDrain(stream: StreamName, state: TrackedStream): void {
     if (state.drainQueued) return;
     state.drainQueued = true;
-    void this.enqueue(stream, state, async () => {
+    void this.enqueue(state, async () => {
       state.drainQueued = false;
       await this.drain(stream, state);
     }).catch((error: unknown) => {
@@ -175,20 +189,21 @@ export class ChangeRelay implements StreamRelay {
   }
 
   private async drain(stream: StreamName, state: TrackedStream): Promise<void> {
-    if (state.cursor < 0) return;
-    for (;;) {
+    // A state the relay already forgot must not emit: a newer one may serve the room now.
+    while (state.cursor >= 0 && this.streams.get(stream) === state) {
       const rows = await readChanges(this.options.db, stream, state.cursor, this.batchSize);
       if (rows.length === 0) return;
       const changes = rows.map(toChangeEvent);
+      const last = changes[changes.length - 1]!.seq;
       if (changes[0]!.seq !== state.cursor + 1) {
-        // Cannot happen while seq is dense; if retention outran us, say so rather than hide it.
-        this.logger.error(
-          { stream, cursor: state.cursor, next: changes[0]!.seq },
-          'gap in change_log',
-        );
+        // Seq is dense, so only retention outrunning this relay leaves a gap: tell the room to
+        // resync rather than deliver past a hole in silence.
+        this.logger.error({ stream, cursor: state.cursor, next: changes[0]!.seq }, 'gap');
+        this.options.resync(stream, 'since_before_retention', last);
+      } else {
+        this.options.broadcast(stream, changes);
       }
-      state.cursor = changes[changes.length - 1]!.seq;
-      this.options.broadcast(stream, changes);
+      state.cursor = last;
       if (rows.length < this.batchSize) return;
     }
   }
@@ -215,7 +230,7 @@ export class ChangeRelay implements StreamRelay {
     }
   }
 
-  private enqueue<T>(stream: StreamName, state: TrackedStream, task: () => Promise<T>): Promise<T> {
+  private enqueue<T>(state: TrackedStream, task: () => Promise<T>): Promise<T> {
     const result = state.chain.then(task);
     state.chain = result.then(
       () => undefined,

@@ -19,6 +19,8 @@ import {
   type ClientToServerEvents,
   type ServerToClientEvents,
   type StreamName,
+  type SubscribePayload,
+  type SubscribeResult,
   verifyDeviceToken,
   type DeviceIdentity,
 } from '@ccs/protocol';
@@ -26,14 +28,19 @@ import { pino, type Logger } from 'pino';
 import type { Server, Socket } from 'socket.io';
 import type { z } from 'zod';
 import { ChangeRelay } from './change-relay.js';
-import type { BroadcastChanges, StreamRelay } from './stream-relay.js';
+import type {
+  BroadcastChanges,
+  RelaySubscription,
+  RequestResync,
+  StreamRelay,
+} from './stream-relay.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { RealtimeError } from './realtime-error.js';
 
 /** What the gateway keeps on each socket (`socket.data`). */
 export interface GatewaySocketData extends DeviceIdentity {
-  /** Streams this socket is subscribed to. */
-  streams: Set<StreamName>;
+  /** This socket's hold on each stream it subscribed to (or is subscribing to). */
+  subscriptions: Map<StreamName, RelaySubscription>;
 }
 
 export type GatewayServer = Server<
@@ -76,6 +83,7 @@ export interface RelayDeps {
   readonly db: Database;
   readonly listener: ChangeListener;
   readonly broadcast: BroadcastChanges;
+  readonly resync: RequestResync;
   readonly logger: Logger;
 }
 
@@ -107,6 +115,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     listener,
     logger,
     broadcast: (stream, changes) => broadcast(io, stream, changes, metrics),
+    resync: (stream, reason, head) =>
+      io.local.to(stream).emit(EVENTS.resyncRequired, { stream, reason, head }),
   };
   const relay =
     options.createRelay?.(deps) ??
@@ -121,7 +131,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   io.use((socket, next) => {
     authenticate(socket.handshake.auth, db, options.jwtSecret).then(
       (identity) => {
-        socket.data = { ...identity, streams: new Set() };
+        socket.data = { ...identity, subscriptions: new Map() };
         next();
       },
       (error: unknown) => {
@@ -135,52 +145,72 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     metrics?.connectedSockets.inc();
     socket.on('disconnect', () => {
       metrics?.connectedSockets.dec();
-      for (const stream of socket.data.streams) relay.detach(stream);
-      socket.data.streams.clear();
+      for (const subscription of socket.data.subscriptions.values()) subscription.release();
+      socket.data.subscriptions.clear();
     });
 
-    handle(socket, EVENTS.subscribe, subscribePayloadSchema, logger, async (payload) => {
-      await authorizeStream(db, socket.data, payload.stream);
-      if (socket.data.streams.has(payload.stream)) {
-        throw new RealtimeError('conflict', `already subscribed to ${payload.stream}`);
+    // Subscribes and unsubscribes of one socket take effect in the order it sent them.
+    let membership: Promise<unknown> = Promise.resolve();
+    const inOrder = <T>(task: () => Promise<T>): Promise<T> => {
+      const run = membership.then(task);
+      membership = run.catch(() => undefined);
+      return run;
+    };
+
+    handle(socket, EVENTS.subscribe, subscribePayloadSchema, logger, (payload) =>
+      inOrder(() => subscribe(payload)),
+    );
+    handle(socket, EVENTS.unsubscribe, unsubscribePayloadSchema, logger, (payload) =>
+      inOrder(async () => {
+        const subscription = socket.data.subscriptions.get(payload.stream);
+        if (subscription) {
+          socket.data.subscriptions.delete(payload.stream);
+          subscription.release();
+          await socket.leave(payload.stream);
+        }
+        return {};
+      }),
+    );
+
+    async function subscribe(payload: SubscribePayload): Promise<SubscribeResult> {
+      const { stream } = payload;
+      const subscriptions = socket.data.subscriptions;
+      if (subscriptions.has(stream)) {
+        throw new RealtimeError('conflict', `already subscribed to ${stream}`);
       }
-      socket.data.streams.add(payload.stream);
-      const result = await relay
-        .attach(
-          payload.stream,
-          payload.since,
-          (changes) => {
-            for (const change of changes) socket.emit(EVENTS.change, change);
-          },
-          () => void socket.join(payload.stream),
-        )
-        .catch((error: unknown) => {
-          socket.data.streams.delete(payload.stream);
-          throw error;
-        });
-      if (!result.ok) {
-        socket.data.streams.delete(payload.stream);
-        relay.detach(payload.stream);
-        socket.emit(EVENTS.resyncRequired, {
-          stream: payload.stream,
-          reason: result.reason,
-          head: result.head,
-        });
+      await authorizeStream(db, socket.data, stream);
+      // The socket may have gone, or subscribed again, while authorisation was read.
+      if (socket.disconnected) throw new RealtimeError('conflict', 'socket disconnected');
+      if (subscriptions.has(stream)) {
+        throw new RealtimeError('conflict', `already subscribed to ${stream}`);
+      }
+      const { subscription, result } = relay.attach(
+        stream,
+        payload.since,
+        (changes) => {
+          for (const change of changes) socket.emit(EVENTS.change, change);
+        },
+        () => void socket.join(stream),
+      );
+      subscriptions.set(stream, subscription);
+      const drop = (): void => {
+        if (subscriptions.get(stream) === subscription) subscriptions.delete(stream);
+        subscription.release();
+      };
+      const outcome = await result.catch((error: unknown) => {
+        drop();
+        throw error;
+      });
+      if (!outcome.ok) {
+        drop();
+        socket.emit(EVENTS.resyncRequired, { stream, reason: outcome.reason, head: outcome.head });
         throw new RealtimeError(
           'conflict',
-          `cannot resume ${payload.stream} after seq ${payload.since ?? 0} (${result.reason}); refetch the stream and subscribe without since`,
+          `cannot resume ${stream} after seq ${payload.since ?? 0} (${outcome.reason}); refetch the stream, then subscribe with since: ${outcome.head}`,
         );
       }
-      return { head: result.head };
-    });
-
-    handle(socket, EVENTS.unsubscribe, unsubscribePayloadSchema, logger, async (payload) => {
-      if (socket.data.streams.delete(payload.stream)) {
-        await socket.leave(payload.stream);
-        relay.detach(payload.stream);
-      }
-      return {};
-    });
+      return { head: outcome.head };
+    }
 
     handle(socket, EVENTS.messageSend, messageSendPayloadSchema, logger, async (payload) => {
       const { userId, deviceId } = socket.data;

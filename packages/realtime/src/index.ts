@@ -7,6 +7,13 @@ export {
   type GatewaySocketData,
 } from './gateway.js';
 export { ChangeRelay, toChangeEvent, type ChangeRelayOptions } from './change-relay.js';
-export type { AttachResult, BroadcastChanges, StreamRelay } from './stream-relay.js';
+export type {
+  AttachResult,
+  BroadcastChanges,
+  RelayAttachment,
+  RelaySubscription,
+  RequestResync,
+  StreamRelay,
+} from './stream-relay.js';
 export { createGatewayMetrics, type GatewayMetrics } from './gateway-metrics.js';
 export { RealtimeError } from './realtime-error.js';

@@ -15,17 +15,29 @@ export interface StreamRelay {
   stop(): Promise<void>;
   /**
    * Replays what the subscriber missed after `since` through `replay`, then calls `join` before
-   * any later change of the stream is broadcast.
+   * any later change of the stream is broadcast; never calls `join` once released.
    */
   attach(
     stream: StreamName,
     since: number | undefined,
     replay: (changes: readonly ChangeEvent[]) => void,
     join: () => void,
-  ): Promise<AttachResult>;
-  /** Removes a subscriber added by `attach`. */
-  detach(stream: StreamName): void;
+  ): RelayAttachment;
+}
+
+/** One subscriber's hold on a stream; `release()` is idempotent and must be called once done. */
+export interface RelaySubscription {
+  release(): void;
+}
+
+/** What {@link StreamRelay.attach} returns: the hold at once, the outcome when replayed. */
+export interface RelayAttachment {
+  readonly subscription: RelaySubscription;
+  readonly result: Promise<AttachResult>;
 }
 
 /** What a relay is given to deliver changes of one stream to that stream's local subscribers. */
 export type BroadcastChanges = (stream: StreamName, changes: readonly ChangeEvent[]) => void;
+
+/** What a relay is given to tell a stream's local subscribers to refetch it. */
+export type RequestResync = (stream: StreamName, reason: ResyncReason, head: number) => void;

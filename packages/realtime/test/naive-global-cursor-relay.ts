@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { ChangeEvent, StreamName } from '@ccs/protocol';
 import type { RelayDeps } from '../src/gateway.js';
-import type { AttachResult, StreamRelay } from '../src/stream-relay.js';
+import type { AttachResult, RelayAttachment, StreamRelay } from '../src/stream-relay.js';
 
 interface NaiveRow extends Record<string, unknown> {
   naive_id: string;
@@ -57,9 +57,17 @@ export class NaiveGlobalCursorRelay implements StreamRelay {
     since: number | undefined,
     replay: (changes: readonly ChangeEvent[]) => void,
     join: () => void,
-  ): Promise<AttachResult> {
-    const attached = this.reading.then(async () => {
-      this.subscribers.set(stream, (this.subscribers.get(stream) ?? 0) + 1);
+  ): RelayAttachment {
+    this.subscribers.set(stream, (this.subscribers.get(stream) ?? 0) + 1);
+    let released = false;
+    const subscription = {
+      release: () => {
+        if (released) return;
+        released = true;
+        this.subscribers.set(stream, (this.subscribers.get(stream) ?? 1) - 1);
+      },
+    };
+    const attached = this.reading.then(async (): Promise<AttachResult> => {
       const emitted = sql`stream = ${stream} AND naive_id <= ${this.cursor}`;
       const head = await this.deps.db.execute<{ head: string }>(
         sql`SELECT coalesce(max(seq), 0) AS head FROM change_log WHERE ${emitted}`,
@@ -70,17 +78,13 @@ export class NaiveGlobalCursorRelay implements StreamRelay {
       );
       replay(rows.rows.map(toEvent));
       join();
-      return { ok: true, head: Number(head.rows[0]?.head ?? 0) } as const;
+      return { ok: true, head: Number(head.rows[0]?.head ?? 0) };
     });
     this.reading = attached.then(
       () => undefined,
       () => undefined,
     );
-    return attached;
-  }
-
-  detach(stream: StreamName): void {
-    this.subscribers.set(stream, (this.subscribers.get(stream) ?? 1) - 1);
+    return { subscription, result: attached };
   }
 
   private schedule(): void {

@@ -1,0 +1,22 @@
+/**
+ * Spreads writes over a fixed list of streams round-robin, so every stream gets the same rate
+ * whatever the batch sizes.
+ */
+export class StreamRotation<Target> {
+  private next = 0;
+
+  constructor(private readonly targets: readonly Target[]) {
+    if (targets.length === 0) throw new Error('StreamRotation needs at least one target');
+  }
+
+  /** The next `count` targets, grouped: each target with how many of the `count` it gets. */
+  take(count: number): Map<Target, number> {
+    const batch = new Map<Target, number>();
+    for (let i = 0; i < count; i++) {
+      const target = this.targets[this.next]!;
+      this.next = (this.next + 1) % this.targets.length;
+      batch.set(target, (batch.get(target) ?? 0) + 1);
+    }
+    return batch;
+  }
+}
