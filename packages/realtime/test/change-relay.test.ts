@@ -1,0 +1,57 @@
+import { ChangeListener } from '@ccs/db';
+import { createMessage, seedConversationScenario } from '@ccs/fixtures';
+import type { ChangeEvent, StreamName } from '@ccs/protocol';
+import { test } from '@ccs/test-env/vitest';
+import { describe, expect } from 'vitest';
+import { ChangeRelay } from '../src/change-relay.js';
+import { jwtSecret } from './gateway-harness.js';
+
+describe('ChangeRelay', () => {
+  test('keeps serving a stream when another subscriber is released twice around a refused resume', async ({
+    database,
+  }) => {
+    const scenario = await seedConversationScenario(database.db, {
+      jwtSecret,
+      devicesPerUser: [1],
+    });
+    const device = scenario.users[0]!.devices[0]!;
+    const listener = new ChangeListener({ url: database.url });
+    const broadcasts: ChangeEvent[] = [];
+    const relay = new ChangeRelay({
+      db: database.db,
+      listener,
+      pollIntervalMs: 50,
+      broadcast: (_stream, changes) => broadcasts.push(...changes),
+      resync: () => undefined,
+    });
+    await listener.start();
+    relay.start();
+    try {
+      const stream = scenario.stream as StreamName;
+      const staying = relay.attach(
+        stream,
+        undefined,
+        () => undefined,
+        () => undefined,
+      );
+      expect(await staying.result).toMatchObject({ ok: true });
+      const leaving = relay.attach(
+        stream,
+        1_000_000,
+        () => undefined,
+        () => undefined,
+      );
+      leaving.subscription.release(); // the socket went away mid-attach …
+      expect(await leaving.result).toMatchObject({ ok: false, reason: 'since_ahead_of_head' });
+      leaving.subscription.release(); // … and the refusal releases it again
+      expect(relay.trackedStreams).toEqual([stream]);
+      const { seq } = await createMessage(database.db, device, scenario.conversation.id);
+      await expect.poll(() => broadcasts.map((change) => change.seq)).toContain(seq);
+      staying.subscription.release();
+      await expect.poll(() => relay.trackedStreams).toEqual([]);
+    } finally {
+      await relay.stop();
+      await listener.stop();
+    }
+  });
+});
