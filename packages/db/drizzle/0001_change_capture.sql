@@ -50,6 +50,8 @@ $$;
 --                'conversation:conversation_id'; a NULL column means "not in that stream".
 -- An update that changes nothing is not a change. A row moved out of a stream by an update
 -- (its column changed) is a '.deleted' there and an '.updated' in its new stream.
+-- List a row's streams in alphabetical order of kind (conversation < user < workspace): every
+-- writer then takes stream_heads locks in one order, as retention does, which avoids deadlocks.
 CREATE FUNCTION ccs_capture_row()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -109,10 +111,10 @@ CREATE TRIGGER workspaces_capture AFTER INSERT OR UPDATE OR DELETE ON workspaces
 FOR EACH ROW EXECUTE FUNCTION ccs_capture_row('workspace', 'workspace:id');
 --> statement-breakpoint
 CREATE TRIGGER workspace_members_capture AFTER INSERT OR UPDATE OR DELETE ON workspace_members
-FOR EACH ROW EXECUTE FUNCTION ccs_capture_row('workspace_member', 'workspace:workspace_id', 'user:user_id');
+FOR EACH ROW EXECUTE FUNCTION ccs_capture_row('workspace_member', 'user:user_id', 'workspace:workspace_id');
 --> statement-breakpoint
 CREATE TRIGGER files_capture AFTER INSERT OR UPDATE OR DELETE ON files
-FOR EACH ROW EXECUTE FUNCTION ccs_capture_row('file', 'workspace:workspace_id', 'conversation:conversation_id');
+FOR EACH ROW EXECUTE FUNCTION ccs_capture_row('file', 'conversation:conversation_id', 'workspace:workspace_id');
 --> statement-breakpoint
 -- ccs_trim_change_log(p_before, p_batch) → rows deleted
 --   p_before  changes committed before this time are removed
@@ -124,25 +126,32 @@ RETURNS integer
 LANGUAGE plpgsql
 AS $$
 DECLARE
+  v_streams text[];
+  v_trimmed bigint[];
   v_count integer;
 BEGIN
+  -- Oldest first, and within one commit time in seq order, so a stream is trimmed from its start.
   WITH doomed AS (
     SELECT stream, seq FROM change_log
     WHERE committed_at < p_before
-    ORDER BY committed_at
+    ORDER BY committed_at, stream, seq
     LIMIT p_batch
   ), deleted AS (
     DELETE FROM change_log c USING doomed d
     WHERE c.stream = d.stream AND c.seq = d.seq
     RETURNING c.stream, c.seq
-  ), per_stream AS (
-    SELECT stream, max(seq) AS trimmed FROM deleted GROUP BY stream
-  ), updated AS (
-    UPDATE stream_heads h SET trimmed_to = greatest(h.trimmed_to, p.trimmed)
-    FROM per_stream p WHERE h.stream = p.stream
-    RETURNING 1
   )
-  SELECT count(*) INTO v_count FROM deleted;
+  SELECT array_agg(stream ORDER BY stream), array_agg(trimmed ORDER BY stream), coalesce(sum(n), 0)
+  INTO v_streams, v_trimmed, v_count
+  FROM (SELECT stream, max(seq) AS trimmed, count(*) AS n FROM deleted GROUP BY stream) per_stream;
+
+  IF v_count > 0 THEN
+    -- Lock the heads in stream order (as writers do) before moving trimmed_to.
+    PERFORM 1 FROM stream_heads WHERE stream = ANY(v_streams) ORDER BY stream FOR UPDATE;
+    UPDATE stream_heads h SET trimmed_to = greatest(h.trimmed_to, t.trimmed)
+    FROM unnest(v_streams, v_trimmed) AS t(stream, trimmed)
+    WHERE h.stream = t.stream;
+  END IF;
   RETURN v_count;
 END;
 $$;

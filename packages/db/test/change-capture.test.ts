@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChangeListener, type ChangeHint } from '../src/change-listener.js';
 import { DbError } from '../src/db-error.js';
-import { readChanges, readStreamHeads } from '../src/queries/change-log-queries.js';
+import {
+  readChanges,
+  readStreamHeads,
+  readStreamPosition,
+} from '../src/queries/change-log-queries.js';
 import { insertConversation, insertDevice, insertUser } from '../src/queries/directory-queries.js';
 import { insertMessage } from '../src/queries/message-queries.js';
 import { freshDatabase, type FreshDatabase } from './fresh-database.js';
@@ -127,6 +131,49 @@ describe('insertMessage', () => {
       expect(retry.message.id).toBe(first.message.id);
     }
     expect(await messageChanges(conversationId)).toHaveLength(1);
+  });
+});
+
+describe('concurrent writers of several streams', () => {
+  it('do not deadlock when two conversations of the same two users are created at once', async () => {
+    const [a, b] = await Promise.all([
+      insertUser(database.db, { name: 'a' }),
+      insertUser(database.db, { name: 'b' }),
+    ]);
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        insertConversation(database.db, { title: `dm ${i}` }, i % 2 ? [a.id, b.id] : [b.id, a.id]),
+      ),
+    );
+    const { head } = await readStreamPosition(database.db, `user:${a.id}`);
+    expect(head).toBe(1 + 10);
+  });
+});
+
+describe('insertMessage ids and retries', () => {
+  it('names the stream from the stored id, whatever the case of the id it was given', async () => {
+    const conversationId = await newConversation();
+    const stored = await insertMessage(database.db, {
+      conversationId: conversationId.toUpperCase(),
+      authorId,
+      deviceId,
+      clientId: 'upper',
+      body: 'x',
+    });
+    expect(stored.stream).toBe(`conversation:${conversationId}`);
+    expect(stored.seq).toBe(CREATED_HEAD + 1);
+  });
+
+  it('answers a retry whose change retention removed with a conflict, not a crash', async () => {
+    const conversationId = await newConversation();
+    const input = { conversationId, authorId, deviceId, clientId: 'old', body: 'x' };
+    await insertMessage(database.db, input);
+    await database.pool.query(`DELETE FROM change_log WHERE stream = $1`, [
+      `conversation:${conversationId}`,
+    ]);
+    const error = await insertMessage(database.db, input).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(DbError);
+    expect(error).toMatchObject({ code: 'conflict' });
   });
 });
 

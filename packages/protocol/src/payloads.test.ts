@@ -23,6 +23,19 @@ describe('subscribePayloadSchema', () => {
   });
 });
 
+describe('id normalisation', () => {
+  it('lowercases the ids of stream names and conversation ids, as PostgreSQL writes them', () => {
+    const upper = id.toUpperCase();
+    expect(subscribePayloadSchema.parse({ stream: `conversation:${upper}` }).stream).toBe(
+      `conversation:${id}`,
+    );
+    expect(
+      messageSendPayloadSchema.parse({ conversationId: upper, clientId: 'c', body: 'b' })
+        .conversationId,
+    ).toBe(id);
+  });
+});
+
 describe('messageSendPayloadSchema', () => {
   it('refuses an empty body and a body over the limit', () => {
     const base = { conversationId: id, clientId: 'c1' };

@@ -15,7 +15,7 @@ export const unsubscribePayloadSchema = z.strictObject({ stream: streamNameSchem
 export type UnsubscribePayload = z.infer<typeof unsubscribePayloadSchema>;
 
 export const messageSendPayloadSchema = z.strictObject({
-  conversationId: z.uuid(),
+  conversationId: z.uuid().toLowerCase(),
   /** Chosen by the device, unique per device: a retried send with the same id writes once. */
   clientId: z.string().min(1).max(64),
   body: z.string().min(1).max(MAX_MESSAGE_BODY_LENGTH),

@@ -9,9 +9,14 @@ export type StreamName = `${StreamKind}:${string}`;
 
 const uuid = z.uuid();
 
+/**
+ * A stream name; the id is lowercased first, because PostgreSQL writes stream names with
+ * lowercase ids and clients (Swift's `uuidString`, .NET) often send uppercase ones.
+ */
 export const streamNameSchema = z
   .string()
   .max(100)
+  .toLowerCase()
   .refine(
     (value): value is StreamName => {
       const [kind, id, ...rest] = value.split(':');

@@ -158,6 +158,26 @@ describe('gateway subscribe and send', () => {
   });
 });
 
+describe('gateway ids', () => {
+  test('serves a stream and a send named with an uppercase id', async ({ scenario, connect }) => {
+    const { aliceLaptop, bobPhone } = devicesOf(scenario);
+    const [alice, bob] = await Promise.all([connect(aliceLaptop.token), connect(bobPhone.token)]);
+    const upper = scenario.conversation.id.toUpperCase();
+    expect(await bob.emitWithAck('subscribe', { stream: `conversation:${upper}` })).toEqual({
+      ok: true,
+      head: 3,
+    });
+    const ack = await alice.emitWithAck('message:send', {
+      conversationId: upper,
+      clientId: 'upper',
+      body: 'hi',
+    });
+    expect(ack).toMatchObject({ ok: true, stream: scenario.stream, seq: 4 });
+    const [change] = await bob.waitFor('change');
+    expect(change).toMatchObject({ stream: scenario.stream, seq: 4 });
+  });
+});
+
 describe('gateway refusals', () => {
   test('refuses a stream the user is not a member of, and writes nothing', async ({
     scenario,

@@ -40,7 +40,8 @@ export async function insertConversation(
     if (memberIds.length > 0) {
       await tx
         .insert(conversationMembers)
-        .values(memberIds.map((userId) => ({ conversationId: row!.id, userId })));
+        // Sorted, so concurrent inserts lock the members' user streams in one order.
+        .values([...memberIds].sort().map((userId) => ({ conversationId: row!.id, userId })));
     }
     return row!;
   });
@@ -87,7 +88,7 @@ export async function insertWorkspace(
     if (memberIds.length > 0) {
       await tx
         .insert(workspaceMembers)
-        .values(memberIds.map((userId) => ({ workspaceId: row!.id, userId })));
+        .values([...memberIds].sort().map((userId) => ({ workspaceId: row!.id, userId })));
     }
     return row!;
   });

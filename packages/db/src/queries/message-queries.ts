@@ -30,7 +30,6 @@ export async function insertMessage(
   db: Database,
   input: InsertMessageInput,
 ): Promise<StoredMessage> {
-  const stream = `conversation:${input.conversationId}`;
   const inserted = await db
     .transaction(async (tx) => {
       const [row] = await tx
@@ -39,8 +38,9 @@ export async function insertMessage(
         .onConflictDoNothing({ target: [messages.deviceId, messages.clientId] })
         .returning();
       if (!row) return undefined;
-      // The capture trigger bumped the head under a row lock this transaction still holds, so the
-      // head is this message's seq.
+      // The capture trigger bumped the head under a row lock this transaction still holds, so
+      // the head is this message's seq. The stream is named from the stored (canonical) id.
+      const stream = `conversation:${row.conversationId}`;
       const [head] = await tx
         .select({ head: streamHeads.head })
         .from(streamHeads)
@@ -53,17 +53,33 @@ export async function insertMessage(
   if (inserted) return inserted;
 
   const [existing] = await db
-    .select({ message: messages, seq: changeLog.seq, stream: changeLog.stream })
+    .select({ message: messages, seq: changeLog.seq })
     .from(messages)
-    .innerJoin(
+    .leftJoin(
       changeLog,
       and(eq(changeLog.entityId, messages.id), eq(changeLog.kind, sql`'message.created'`)),
     )
     .where(and(eq(messages.deviceId, input.deviceId), eq(messages.clientId, input.clientId)));
   if (!existing) {
-    throw new Error(`message (${input.deviceId}, ${input.clientId}) conflicted but was not found`);
+    throw new DbError(
+      'conflict',
+      `message (${input.deviceId}, ${input.clientId}) was written and removed meanwhile; send it with a new client id`,
+      { deviceId: input.deviceId, clientId: input.clientId },
+    );
   }
-  return { ...existing, created: false };
+  if (existing.seq === null) {
+    throw new DbError(
+      'conflict',
+      `message ${existing.message.id} was already stored; its change is older than retention, so its seq is no longer known`,
+      { messageId: existing.message.id },
+    );
+  }
+  return {
+    message: existing.message,
+    stream: `conversation:${existing.message.conversationId}`,
+    seq: existing.seq,
+    created: false,
+  };
 }
 
 /** PostgreSQL's foreign_key_violation: the conversation, author or device does not exist. */
