@@ -56,8 +56,11 @@ export async function startSyncServer(
   redis.on('error', (error: Error) => logger.debug({ err: error }, 'redis connection error'));
   // Cross-node socket.io traffic (rooms, ephemeral events). Committed changes never go through
   // Redis: every node reads them from PostgreSQL and emits to its own sockets only.
+  // maxRetriesPerRequest: null, so commands wait for Redis to come back instead of failing
+  // (the adapter's subscribe has no catch: a rejection there would end the process).
   const adapterPub = new Redis(config.redisUrl, {
     lazyConnect: true,
+    maxRetriesPerRequest: null,
     connectionName: `${config.redisPrefix}:adapter-pub`,
   });
   const adapterSub = adapterPub.duplicate({ connectionName: `${config.redisPrefix}:adapter-sub` });
@@ -98,7 +101,7 @@ export async function startSyncServer(
   });
   const retention =
     config.retentionHours > 0
-      ? await startRetentionWorker({
+      ? startRetentionWorker({
           db: database.db,
           redisUrl: config.redisUrl,
           prefix: config.redisPrefix,

@@ -24,6 +24,8 @@ export interface RetentionWorkerOptions {
 /** A running retention worker and its schedule. */
 export interface RetentionWorker {
   readonly queue: Queue;
+  /** Resolves once the schedule is in Redis and the worker listens (never rejects). */
+  readonly scheduled: Promise<void>;
   /** Runs retention now (through the queue, like a scheduled run); resolves with rows removed. */
   runNow(): Promise<number>;
   close(): Promise<void>;
@@ -34,12 +36,10 @@ export interface RetentionWorker {
  * and this process's worker applies the policy. Safe to start on every node.
  *
  * @example
- * const retention = await startRetentionWorker({ db, redisUrl, policy: { maxAgeMs: 7 * 86_400_000 } });
+ * const retention = startRetentionWorker({ db, redisUrl, policy: { maxAgeMs: 7 * 86_400_000 } });
  * // on shutdown: await retention.close();
  */
-export async function startRetentionWorker(
-  options: RetentionWorkerOptions,
-): Promise<RetentionWorker> {
+export function startRetentionWorker(options: RetentionWorkerOptions): RetentionWorker {
   const prefix = options.prefix ?? 'ccs';
   const logger = options.logger ?? pino({ level: 'silent' });
   // Workers block on Redis: BullMQ requires maxRetriesPerRequest to be null.
@@ -61,22 +61,43 @@ export async function startRetentionWorker(
   worker.on('failed', (job, error) =>
     logger.warn({ err: error, job: job?.id }, 'retention failed'),
   );
-  await queue.upsertJobScheduler(
-    SCHEDULER_ID,
-    { every: options.everyMs ?? 600_000 },
-    { name: SCHEDULER_ID, opts: { removeOnComplete: 10, removeOnFail: 50 } },
-  );
-  await Promise.all([worker.waitUntilReady(), events.waitUntilReady()]);
+  // Redis may be down: log, never crash, and let the connection keep retrying.
+  const onError = (error: Error): void => logger.warn({ err: error }, 'retention: Redis error');
+  connection.on('error', onError);
+  queue.on('error', onError);
+  worker.on('error', onError);
+  events.on('error', onError);
+  // Scheduling waits for Redis; the service must not, so it happens in the background.
+  const scheduled = queue
+    .upsertJobScheduler(
+      SCHEDULER_ID,
+      { every: options.everyMs ?? 600_000 },
+      { name: SCHEDULER_ID, opts: { removeOnComplete: 10, removeOnFail: 50 } },
+    )
+    .then(() => Promise.all([worker.waitUntilReady(), events.waitUntilReady()]))
+    .then(
+      () => undefined,
+      (error: unknown) => logger.warn({ err: error }, 'retention: scheduling failed'),
+    );
 
   return {
     queue,
+    scheduled,
     async runNow() {
+      await scheduled;
       const job = await queue.add('run-now', {}, { removeOnComplete: 10, removeOnFail: 50 });
       return (await job.waitUntilFinished(events)) as number;
     },
     async close() {
-      await worker.close();
-      await events.close();
+      // Force: a run in progress is retried by the next tick. QueueEvents.close() waits for a
+      // connection that may never come while Redis is down, so it gets a bounded wait.
+      await worker.close(true);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        events.close(),
+        new Promise((resolve) => (timer = setTimeout(resolve, 2000))),
+      ]);
+      clearTimeout(timer);
       await queue.close();
       connection.disconnect();
     },

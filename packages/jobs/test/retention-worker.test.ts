@@ -44,7 +44,7 @@ describe('startRetentionWorker', () => {
     testEnv,
   }) => {
     const prefix = `test-${randomBytes(4).toString('hex')}`;
-    const retention = await startRetentionWorker({
+    const retention = startRetentionWorker({
       db: database.db,
       redisUrl: testEnv.redisUrl,
       prefix,
@@ -53,6 +53,7 @@ describe('startRetentionWorker', () => {
     });
     const redis = new Redis(testEnv.redisUrl);
     try {
+      await retention.scheduled;
       const scenario = await seedConversationScenario(database.db, {
         jwtSecret,
         devicesPerUser: [1],
