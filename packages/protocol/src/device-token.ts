@@ -1,4 +1,5 @@
 import { jwtVerify, SignJWT } from 'jose';
+import { z } from 'zod';
 
 /** Who a socket is: the device and the user it belongs to. */
 export interface DeviceIdentity {
@@ -45,8 +46,14 @@ export async function verifyDeviceToken(token: string, secret: string): Promise<
     issuer: ISSUER,
     algorithms: ['HS256'],
   });
-  if (typeof payload.sub !== 'string' || typeof payload['uid'] !== 'string') {
-    throw new Error('token lacks sub (device id) or uid (user id)');
+  const claims = tokenClaimsSchema.safeParse(payload);
+  if (!claims.success) {
+    throw new Error('token needs sub (device id) and uid (user id), both UUIDs');
   }
-  return { deviceId: payload.sub, userId: payload['uid'] };
+  return { deviceId: claims.data.sub, userId: claims.data.uid };
 }
+
+const tokenClaimsSchema = z.object({
+  sub: z.uuid().toLowerCase(),
+  uid: z.uuid().toLowerCase(),
+});

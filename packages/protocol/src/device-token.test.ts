@@ -1,0 +1,31 @@
+import { SignJWT } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { signDeviceToken, verifyDeviceToken } from './device-token.js';
+
+const secret = 'protocol-test-secret-0123456789';
+const userId = '0b6d4c1e-8a43-4d4e-9a3b-2f1d8c7e6a5b';
+const deviceId = '6f1c2b3a-1d2e-4f5a-8b7c-9d0e1f2a3b4c';
+
+describe('device tokens', () => {
+  it('round-trips the identity', async () => {
+    const token = await signDeviceToken({ userId, deviceId }, { secret });
+    await expect(verifyDeviceToken(token, secret)).resolves.toEqual({ userId, deviceId });
+  });
+
+  it('refuses another secret and an expired token', async () => {
+    const token = await signDeviceToken({ userId, deviceId }, { secret });
+    await expect(verifyDeviceToken(token, `${secret}-other`)).rejects.toThrow();
+    const expired = await signDeviceToken({ userId, deviceId }, { secret, expiresIn: '-1s' });
+    await expect(verifyDeviceToken(expired, secret)).rejects.toThrow(/exp/);
+  });
+
+  it('refuses a validly signed token whose ids are not UUIDs', async () => {
+    const token = await new SignJWT({ uid: 'alice' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('laptop')
+      .setIssuer('ccs')
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(secret));
+    await expect(verifyDeviceToken(token, secret)).rejects.toThrow(/UUID/);
+  });
+});
