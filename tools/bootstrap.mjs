@@ -16,12 +16,18 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const env = { ...process.env };
+const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
 env.DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/ccs';
 env.REDIS_URL ??= 'redis://127.0.0.1:6379';
 const databaseUrl = new URL(env.DATABASE_URL);
 const redisUrl = new URL(env.REDIS_URL);
 const isRoot = process.getuid?.() === 0;
+
+const [nodeMajor, nodeMinor] = process.versions.node.split('.').map(Number);
+if (nodeMajor < 20 || (nodeMajor === 20 && nodeMinor < 19)) {
+  console.error(`[ccs] Node ${process.versions.node} is too old: install Node 20.19 or newer.`);
+  process.exit(1);
+}
 const reportsDir = join(root, 'reports', 'vitest');
 
 const log = (message) => console.log(`[ccs] ${message}`);
@@ -104,11 +110,12 @@ let aptUpdated = false;
 function aptInstall(packages) {
   if (!aptUpdated) {
     log('apt-get update…');
-    run('apt-get', ['update', '-qq'], { quiet: true });
+    run('apt-get', ['-o', 'DPkg::Lock::Timeout=120', 'update', '-qq'], { quiet: true });
     aptUpdated = true;
   }
   log(`installing Debian packages: ${packages.join(' ')}…`);
-  run('apt-get', ['install', '-y', '-qq', ...packages], {
+  // Wait for apt-daily and friends instead of failing at once on a freshly booted machine.
+  run('apt-get', ['-o', 'DPkg::Lock::Timeout=120', 'install', '-y', '-qq', ...packages], {
     quiet: true,
   });
 }
@@ -235,6 +242,33 @@ const ensureRedis = () =>
 
 /** Creates the service's database when missing (node_modules is installed by now). */
 async function ensureDatabase() {
+  try {
+    await createDatabaseIfMissing();
+  } catch (error) {
+    // Debian's default pg_hba.conf asks for a password on 127.0.0.1; the local default URLs
+    // have none. On a local cluster we manage as root, allow loopback and try again.
+    const authFailed =
+      ['28P01', '28000'].includes(error.code) || /password|SASL/i.test(error.message);
+    if (authFailed && isRoot && isLoopback(databaseUrl.hostname) && existsSync('/etc/postgresql')) {
+      log('PostgreSQL asks for a password on loopback; allowing local trust for development…');
+      trustLoopbackConnections();
+      startLocalPostgres();
+      await waitFor(postgresUp, 30);
+      try {
+        await createDatabaseIfMissing();
+        return;
+      } catch (retryError) {
+        error = retryError;
+      }
+    }
+    throw new BootstrapError(
+      `cannot use PostgreSQL at ${databaseUrl.host} as ${databaseUrl.username || 'the current user'}: ${error.message}. ` +
+        'Set DATABASE_URL to a user and password that can create databases.',
+    );
+  }
+}
+
+async function createDatabaseIfMissing() {
   const { default: pg } = await import('pg');
   const name = databaseUrl.pathname.slice(1);
   const admin = new URL(databaseUrl);
