@@ -244,7 +244,8 @@ const ensureRedis = () =>
 async function ensureDatabase() {
   try {
     await createDatabaseIfMissing();
-  } catch (error) {
+  } catch (firstError) {
+    let error = firstError;
     // Debian's default pg_hba.conf asks for a password on 127.0.0.1; the local default URLs
     // have none. On a local cluster we manage as root, allow loopback and try again.
     const authFailed =
