@@ -3,6 +3,8 @@ import { isChangeOf } from '@ccs/protocol';
 import { TestClient } from '@ccs/test-clients';
 import { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
+import type { TestDatabase } from '@ccs/test-env/vitest';
+import type { SyncServer } from '../src/sync-server.js';
 import { jwtSecret, test } from './sync-server-fixtures.js';
 
 /** Writes `count` messages one after another, `pauseMs` apart; resolves with their seqs. */
@@ -63,42 +65,52 @@ describe('delivery across nodes', () => {
   });
 });
 
+/**
+ * Starts a server, has Bob's device follow a conversation while Alice's device writes `count`
+ * messages steadily, injects `fault` once delivery is under way, then checks that Bob received
+ * every message once, in order. Returns the server for checks after the fault.
+ */
+async function deliverThrough(
+  ctx: { startServer: () => Promise<SyncServer>; database: TestDatabase },
+  count: number,
+  fault: () => Promise<void>,
+): Promise<SyncServer> {
+  const server = await ctx.startServer();
+  const { db } = ctx.database;
+  const scenario = await seedConversationScenario(db, { jwtSecret, devicesPerUser: [1, 1] });
+  const [alice, bob] = scenario.users.map(({ devices }) => devices[0]!);
+  const client = await TestClient.connect({ url: server.url, token: bob!.token });
+  let writing: Promise<number[]> = Promise.resolve([]);
+  try {
+    await client.emitWithAck('subscribe', { stream: scenario.stream });
+    const write = async (i: number) =>
+      (await createMessage(db, alice!, scenario.conversation.id, { body: `m${i}` })).seq;
+    writing = writeSteadily(write, count, 10);
+    await client.waitForCount('change', 5);
+    await fault();
+    const written = await writing;
+    await client.waitForCount('change', written.length, { timeout: 10_000 });
+    expect(receivedSeqs(client)).toEqual(written);
+    return server;
+  } finally {
+    // A failed assertion must not leave the writer running against a dropped database.
+    await writing.catch(() => undefined);
+    client.close();
+  }
+}
+
 describe('delivery under faults', () => {
   test('resumes by itself after every PostgreSQL backend of the server is terminated', async ({
     startServer,
     database,
   }) => {
-    const server = await startServer();
-    const scenario = await seedConversationScenario(database.db, {
-      jwtSecret,
-      devicesPerUser: [1, 1],
-    });
-    const [alice, bob] = scenario.users.map(({ devices }) => devices[0]!);
-    const client = await TestClient.connect({ url: server.url, token: bob!.token });
-    let writing: Promise<number[]> = Promise.resolve([]);
-    try {
-      await client.emitWithAck('subscribe', { stream: scenario.stream });
-      writing = writeSteadily(
-        async (i) =>
-          (await createMessage(database.db, alice!, scenario.conversation.id, { body: `m${i}` }))
-            .seq,
-        40,
-        10,
-      );
-      await client.waitForCount('change', 5);
-      // Kill the relay's LISTEN connection and every pooled connection of the server.
+    await deliverThrough({ startServer, database }, 40, async () => {
+      // The relay's LISTEN connection and every pooled connection of the server.
       await database.pool.query(
         `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
          WHERE datname = current_database() AND application_name IN ('ccs-change-listener', 'ccs-sync-server')`,
       );
-      const written = await writing;
-      await client.waitForCount('change', written.length, { timeout: 10_000 });
-      expect(receivedSeqs(client)).toEqual(written);
-    } finally {
-      // A failed assertion must not leave the writer running against a dropped database.
-      await writing.catch(() => undefined);
-      client.close();
-    }
+    });
   });
 
   test('keeps delivering, and becomes ready again, after its Redis connections are dropped', async ({
@@ -107,43 +119,23 @@ describe('delivery under faults', () => {
     testEnv,
     redisNamespace,
   }) => {
-    const server = await startServer();
-    const scenario = await seedConversationScenario(database.db, {
-      jwtSecret,
-      devicesPerUser: [1, 1],
-    });
-    const [alice, bob] = scenario.users.map(({ devices }) => devices[0]!);
-    const client = await TestClient.connect({ url: server.url, token: bob!.token });
     const admin = new Redis(testEnv.redisUrl);
-    let writing: Promise<number[]> = Promise.resolve([]);
     try {
-      await client.emitWithAck('subscribe', { stream: scenario.stream });
-      writing = writeSteadily(
-        async (i) =>
-          (await createMessage(database.db, alice!, scenario.conversation.id, { body: `m${i}` }))
-            .seq,
-        30,
-        10,
-      );
-      await client.waitForCount('change', 5);
-      // Only this test's connections: they are named after its prefix.
-      const clients = (await admin.client('LIST')) as string;
-      const ours = clients
-        .split('\n')
-        .filter((line) => line.includes(` name=${redisNamespace.prefix}:`))
-        .map((line) => /(?:^| )id=(\d+)/.exec(line)?.[1])
-        .filter((id): id is string => id !== undefined);
-      expect(ours.length).toBeGreaterThanOrEqual(3);
-      for (const id of ours) await admin.client('KILL', 'ID', id);
-      const written = await writing;
-      await client.waitForCount('change', written.length, { timeout: 10_000 });
-      expect(receivedSeqs(client)).toEqual(written);
+      const server = await deliverThrough({ startServer, database }, 30, async () => {
+        // Only this test's connections: they are named after its prefix.
+        const clients = (await admin.client('LIST')) as string;
+        const ours = clients
+          .split('\n')
+          .filter((line) => line.includes(` name=${redisNamespace.prefix}:`))
+          .map((line) => /(?:^| )id=(\d+)/.exec(line)?.[1])
+          .filter((id): id is string => id !== undefined);
+        expect(ours.length).toBeGreaterThanOrEqual(3);
+        for (const id of ours) await admin.client('KILL', 'ID', id);
+      });
       await expect
         .poll(async () => (await fetch(`${server.url}/readyz`)).status, { timeout: 10_000 })
         .toBe(200);
     } finally {
-      await writing.catch(() => undefined);
-      client.close();
       admin.disconnect();
     }
   });
