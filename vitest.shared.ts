@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { defineConfig, type ViteUserConfig } from 'vitest/config';
+import { OpenHandlesReporter } from './packages/test-env/src/open-handles-reporter.js';
 
 /**
  * Conditions that make `@ccs/*` imports resolve to the sibling package's TypeScript source, so a
@@ -45,9 +46,14 @@ export function defineProjectTestConfig(options: ProjectTestOptions): ViteUserCo
         : [],
       testTimeout: options.testTimeout ?? 15_000,
       hookTimeout: 30_000,
+      // A test file that leaves a socket, server or timer open fails the run, naming it.
+      detectAsyncLeaks: true,
       reporters: [
         'default',
         ['json', { outputFile: resolve(workspaceRoot, 'reports/vitest', `${options.name}.json`) }],
+        new OpenHandlesReporter(
+          resolve(workspaceRoot, 'reports/vitest', `${options.name}.open-handles.json`),
+        ),
       ],
     },
   });

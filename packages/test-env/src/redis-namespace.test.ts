@@ -25,7 +25,7 @@ describe('redisNamespace fixture', () => {
       expect(await raw.get(`${b.prefix}:k`)).toBe('b');
     } finally {
       await b.dispose();
-      raw.disconnect();
+      await raw.quit();
     }
   });
 });

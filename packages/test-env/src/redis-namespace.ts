@@ -34,7 +34,7 @@ export function openRedisNamespace(url: string, worker: string): RedisNamespace 
       } while (cursor !== '0');
       return found;
     } finally {
-      client.disconnect();
+      await client.quit();
     }
   };
   return {
@@ -47,8 +47,8 @@ export function openRedisNamespace(url: string, worker: string): RedisNamespace 
       try {
         for (let i = 0; i < doomed.length; i += 500) await client.del(...doomed.slice(i, i + 500));
       } finally {
-        client.disconnect();
-        redis.disconnect();
+        // quit (not disconnect): waits for the server's reply, so no socket or timer outlives it.
+        await Promise.all([client.quit(), redis.quit()]);
       }
     },
   };

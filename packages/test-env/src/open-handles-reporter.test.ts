@@ -1,0 +1,23 @@
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const vitestCli = resolve(
+  createRequire(import.meta.url).resolve('vitest/package.json'),
+  '../vitest.mjs',
+);
+
+describe('OpenHandlesReporter', () => {
+  it('fails a run whose test file leaves a server and a timer open, naming them', () => {
+    const project = resolve(import.meta.dirname, '../test/leaky-project');
+    const run = spawnSync(process.execPath, [vitestCli, 'run', '--root', project], {
+      encoding: 'utf8',
+      env: { ...process.env, CI: 'true', NO_COLOR: '1' },
+      timeout: 60_000,
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/leaks\.fixture\.ts left open: .*TCPSERVERWRAP/);
+    expect(run.stderr).toMatch(/leaks\.fixture\.ts left open: .*Timeout/);
+  });
+});
