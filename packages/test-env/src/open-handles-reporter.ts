@@ -10,10 +10,26 @@ interface AsyncLeak {
 }
 
 /**
- * Fails the run when a test file leaves a handle open (a socket, a server, a timer), naming the
- * file, the kind of handle and where it was made. Needs `test.detectAsyncLeaks: true`, which
- * finds the resources; vitest itself only prints them. Pending promises are not handles and are
- * left to vitest's own report: drivers keep some alive by design.
+ * Kinds of resource that count as an open handle: sockets, servers, pipes, child processes.
+ * Timers and promises do not: socket.io, pg and ioredis schedule short ones while closing, so
+ * they would fail runs that closed everything (vitest still prints them).
+ */
+const HANDLE_TYPES = new Set([
+  'TCPWRAP',
+  'TCPSERVERWRAP',
+  'TCPCONNECTWRAP',
+  'TLSWRAP',
+  'PIPEWRAP',
+  'PIPESERVERWRAP',
+  'PIPECONNECTWRAP',
+  'UDPWRAP',
+  'PROCESSWRAP',
+]);
+
+/**
+ * Fails the run when a test file leaves a handle open (a socket, a server, a pipe, a child
+ * process), naming the file, the kind of handle and where it was made. Needs
+ * `test.detectAsyncLeaks: true`, which finds the resources; vitest itself only prints them.
  *
  * @example
  * reporters: ['default', new OpenHandlesReporter('reports/vitest/my-project.open-handles.json')]
@@ -31,15 +47,19 @@ export class OpenHandlesReporter implements Reporter {
   onTestRunEnd(): void {
     // vitest keeps the leaks on its state; they are not part of the public reporter API yet.
     const state = this.vitest?.state as unknown as { leakSet?: Set<AsyncLeak> } | undefined;
-    const leaks = [...(state?.leakSet ?? [])].filter((leak) => leak.type !== 'PROMISE');
+    const leaks = [...(state?.leakSet ?? [])].filter((leak) => HANDLE_TYPES.has(leak.type));
     if (leaks.length === 0) return;
     const root = this.vitest?.config.root ?? process.cwd();
     const files = new Map<string, string[]>();
     for (const leak of leaks) {
-      const where = leak.stack
+      const frames = leak.stack
         .split('\n')
         .map((line) => line.trim())
-        .find((line) => line.startsWith('at ') && !line.includes('node_modules'));
+        .filter((line) => line.startsWith('at '));
+      // The frame in the test file itself, else the first one in the project's own code.
+      const where =
+        frames.find((line) => line.includes(leak.filename)) ??
+        frames.find((line) => !line.includes('node_modules') && !line.includes('node:'));
       const entry = `${leak.type}${where ? ` (${where})` : ''}`;
       const file = relative(root, leak.filename);
       files.set(file, [...(files.get(file) ?? []), entry]);
@@ -48,7 +68,7 @@ export class OpenHandlesReporter implements Reporter {
       ([file, handles]) => `  ${file} left open: ${[...new Set(handles)].join(', ')}`,
     );
     console.error(
-      `\nTest files left handles open; close every socket, server, pool and timer they make:\n${lines.join('\n')}\n`,
+      `\nTest files left handles open; close every socket, server, pool and process they make:\n${lines.join('\n')}\n`,
     );
     process.exitCode = 1;
     if (this.reportFile) {
