@@ -1,7 +1,6 @@
 import { seedConversationScenario } from '@ccs/fixtures';
-import { TestClient } from '@ccs/test-clients';
 import { describe, expect } from 'vitest';
-import { jwtSecret, test } from './sync-server-fixtures.js';
+import { TEST_JWT_SECRET as jwtSecret, test } from '../src/testing.js';
 
 describe('sync-server HTTP', () => {
   test('answers /healthz and /readyz when PostgreSQL and Redis are up', async ({ startServer }) => {
@@ -35,52 +34,38 @@ describe('sync-server HTTP', () => {
   }, 20_000);
 
   test('exports connected sockets, deliveries and commit-to-emit latency on /metrics', async ({
-    startServer,
+    server,
+    clients,
     database,
   }) => {
-    const server = await startServer();
     const scenario = await seedConversationScenario(database.db, {
       jwtSecret,
       devicesPerUser: [1, 1],
     });
     const [alice, bob] = await Promise.all(
-      scenario.users.map(({ devices }) =>
-        TestClient.connect({ url: server.url, token: devices[0]!.token }),
-      ),
+      scenario.users.map(({ devices }) => clients.connect(devices[0]!.token)),
     );
-    try {
-      await bob!.emitWithAck('subscribe', { stream: scenario.stream });
-      await alice!.emitWithAck('message:send', {
-        conversationId: scenario.conversation.id,
-        clientId: 'm1',
-        body: 'metered',
-      });
-      await bob!.waitFor('change');
-      const metrics = await (await fetch(`${server.url}/metrics`)).text();
-      expect(metrics).toMatch(/^ccs_connected_sockets 2$/m);
-      expect(metrics).toMatch(/^ccs_changes_delivered_total 1$/m);
-      expect(metrics).toMatch(/^ccs_commit_to_emit_seconds_count 1$/m);
-    } finally {
-      alice!.close();
-      bob!.close();
-    }
+    await bob!.emitWithAck('subscribe', { stream: scenario.stream });
+    await alice!.emitWithAck('message:send', {
+      conversationId: scenario.conversation.id,
+      clientId: 'm1',
+      body: 'metered',
+    });
+    await bob!.waitFor('change');
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/^ccs_connected_sockets 2$/m);
+    expect(metrics).toMatch(/^ccs_changes_delivered_total 1$/m);
+    expect(metrics).toMatch(/^ccs_commit_to_emit_seconds_count 1$/m);
   });
 });
 
 describe('sync-server limits', () => {
-  test('closes a socket that sends a frame over the size limit', async ({
-    startServer,
-    database,
-  }) => {
-    const server = await startServer();
+  test('closes a socket that sends a frame over the size limit', async ({ clients, database }) => {
     const scenario = await seedConversationScenario(database.db, {
       jwtSecret,
       devicesPerUser: [1],
     });
-    const client = await TestClient.connect({
-      url: server.url,
-      token: scenario.users[0]!.devices[0]!.token,
-    });
+    const client = await clients.connect(scenario.users[0]!.devices[0]!.token);
     const disconnected = new Promise<string>((resolve) =>
       client.socket.once('disconnect', resolve),
     );

@@ -8,6 +8,7 @@ import {
 } from '@ccs/db';
 import type { ChangeEvent, StreamName } from '@ccs/protocol';
 import { pino, type Logger } from 'pino';
+import { SerialQueue } from './serial-queue.js';
 import type {
   AttachResult,
   BroadcastChanges,
@@ -44,7 +45,7 @@ interface TrackedStream {
   cursor: number;
   subscribers: number;
   /** Work on one stream runs one task at a time, so replay and live emits never interleave. */
-  chain: Promise<void>;
+  readonly queue: SerialQueue;
   drainQueued: boolean;
 }
 
@@ -98,7 +99,7 @@ export class ChangeRelay implements StreamRelay {
     clearInterval(this.pollTimer);
     this.options.listener.off('hint', this.onHint);
     this.options.listener.off('listening', this.onListening);
-    await Promise.all([...this.streams.values()].map((state) => state.chain));
+    await Promise.all([...this.streams.values()].map((state) => state.queue.settled()));
   }
 
   /** Streams with at least one local subscriber. */
@@ -120,7 +121,7 @@ export class ChangeRelay implements StreamRelay {
   ): RelayAttachment {
     let state = this.streams.get(stream);
     if (!state) {
-      state = { cursor: -1, subscribers: 0, chain: Promise.resolve(), drainQueued: false };
+      state = { cursor: -1, subscribers: 0, queue: new SerialQueue(), drainQueued: false };
       this.streams.set(stream, state);
     }
     const tracked = state;
@@ -133,7 +134,7 @@ export class ChangeRelay implements StreamRelay {
         tracked.subscribers--;
         // Forget the stream only from inside its queue, after every task already queued for it.
         if (tracked.subscribers === 0) {
-          void this.enqueue(tracked, async () => {
+          void tracked.queue.run(async () => {
             if (tracked.subscribers === 0 && this.streams.get(stream) === tracked) {
               this.streams.delete(stream);
             }
@@ -141,7 +142,7 @@ export class ChangeRelay implements StreamRelay {
         }
       },
     };
-    const result = this.enqueue(tracked, async (): Promise<AttachResult> => {
+    const result = tracked.queue.run(async (): Promise<AttachResult> => {
       const position = await readStreamPosition(this.options.db, stream);
       if (tracked.cursor < 0) {
         tracked.cursor = position.head;
@@ -179,13 +180,15 @@ export class ChangeRelay implements StreamRelay {
   private scheduleDrain(stream: StreamName, state: TrackedStream): void {
     if (state.drainQueued) return;
     state.drainQueued = true;
-    void this.enqueue(state, async () => {
-      state.drainQueued = false;
-      await this.drain(stream, state);
-    }).catch((error: unknown) => {
-      // The cursor did not move: the next hint or poll retries from the same place.
-      this.logger.warn({ err: error, stream }, 'change relay read failed; will retry');
-    });
+    void state.queue
+      .run(async () => {
+        state.drainQueued = false;
+        await this.drain(stream, state);
+      })
+      .catch((error: unknown) => {
+        // The cursor did not move: the next hint or poll retries from the same place.
+        this.logger.warn({ err: error, stream }, 'change relay read failed; will retry');
+      });
   }
 
   private async drain(stream: StreamName, state: TrackedStream): Promise<void> {
@@ -228,14 +231,5 @@ export class ChangeRelay implements StreamRelay {
     } catch (error) {
       this.logger.warn({ err: error }, 'change relay poll failed; will retry');
     }
-  }
-
-  private enqueue<T>(state: TrackedStream, task: () => Promise<T>): Promise<T> {
-    const result = state.chain.then(task);
-    state.chain = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    return result;
   }
 }

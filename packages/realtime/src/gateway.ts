@@ -28,6 +28,7 @@ import { pino, type Logger } from 'pino';
 import type { Server, Socket } from 'socket.io';
 import type { z } from 'zod';
 import { ChangeRelay } from './change-relay.js';
+import { SerialQueue } from './serial-queue.js';
 import type {
   BroadcastChanges,
   RelaySubscription,
@@ -150,12 +151,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     });
 
     // Subscribes and unsubscribes of one socket take effect in the order it sent them.
-    let membership: Promise<unknown> = Promise.resolve();
-    const inOrder = <T>(task: () => Promise<T>): Promise<T> => {
-      const run = membership.then(task);
-      membership = run.catch(() => undefined);
-      return run;
-    };
+    const membership = new SerialQueue();
+    const inOrder = <T>(task: () => Promise<T>): Promise<T> => membership.run(task);
 
     handle(socket, EVENTS.subscribe, subscribePayloadSchema, logger, (payload) =>
       inOrder(() => subscribe(payload)),

@@ -1,6 +1,8 @@
 import { sql } from 'drizzle-orm';
 import type { ChangeEvent, StreamName } from '@ccs/protocol';
+import { toChangeEvent } from '../src/change-relay.js';
 import type { RelayDeps } from '../src/gateway.js';
+import { SerialQueue } from '../src/serial-queue.js';
 import type { AttachResult, RelayAttachment, StreamRelay } from '../src/stream-relay.js';
 
 interface NaiveRow extends Record<string, unknown> {
@@ -16,13 +18,13 @@ interface NaiveRow extends Record<string, unknown> {
 export const NAIVE_RELAY_SETUP_SQL = 'ALTER TABLE change_log ADD COLUMN naive_id bigserial';
 
 function toEvent(row: NaiveRow): ChangeEvent {
-  return {
-    stream: row.stream as StreamName,
+  return toChangeEvent({
+    stream: row.stream,
     seq: Number(row.seq),
     kind: row.kind,
-    data: row.payload,
-    committedAt: row.committed_at,
-  } as ChangeEvent;
+    payload: row.payload,
+    committedAt: new Date(row.committed_at),
+  });
 }
 
 /**
@@ -35,7 +37,7 @@ export class NaiveGlobalCursorRelay implements StreamRelay {
   private cursor = 0;
   private readonly subscribers = new Map<StreamName, number>();
   private timer: NodeJS.Timeout | undefined;
-  private reading: Promise<void> = Promise.resolve();
+  private readonly reads = new SerialQueue();
   private readonly onHint = (): void => this.schedule();
 
   constructor(private readonly deps: RelayDeps) {}
@@ -48,7 +50,7 @@ export class NaiveGlobalCursorRelay implements StreamRelay {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.deps.listener.off('hint', this.onHint);
-    await this.reading;
+    await this.reads.settled();
   }
 
   /** Serialised with the tailing reads, so only the tailing itself is naive. */
@@ -67,7 +69,7 @@ export class NaiveGlobalCursorRelay implements StreamRelay {
         this.subscribers.set(stream, (this.subscribers.get(stream) ?? 1) - 1);
       },
     };
-    const attached = this.reading.then(async (): Promise<AttachResult> => {
+    const attached = this.reads.run(async (): Promise<AttachResult> => {
       const emitted = sql`stream = ${stream} AND naive_id <= ${this.cursor}`;
       const head = await this.deps.db.execute<{ head: string }>(
         sql`SELECT coalesce(max(seq), 0) AS head FROM change_log WHERE ${emitted}`,
@@ -80,15 +82,11 @@ export class NaiveGlobalCursorRelay implements StreamRelay {
       join();
       return { ok: true, head: Number(head.rows[0]?.head ?? 0) };
     });
-    this.reading = attached.then(
-      () => undefined,
-      () => undefined,
-    );
     return { subscription, result: attached };
   }
 
   private schedule(): void {
-    this.reading = this.reading.then(() => this.read()).catch(() => undefined);
+    this.reads.run(() => this.read()).catch(() => undefined);
   }
 
   private async read(): Promise<void> {

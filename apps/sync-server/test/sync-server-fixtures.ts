@@ -1,1 +1,0 @@
-export { TEST_JWT_SECRET as jwtSecret, test } from '../src/testing.js';
