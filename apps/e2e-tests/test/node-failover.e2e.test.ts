@@ -25,7 +25,6 @@ describe('gateway crash (guarantee 7)', () => {
       REDIS_URL: env.redisUrl,
       CCS_JWT_SECRET: jwtSecret,
       CCS_REDIS_PREFIX: `e2e-${randomBytes(4).toString('hex')}`,
-      CCS_RELAY_POLL_MS: '200',
       CCS_RETENTION_HOURS: '0',
     };
     const nodes: ServerProcess[] = [];

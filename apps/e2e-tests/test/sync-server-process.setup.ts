@@ -33,7 +33,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
       DATABASE_URL: database.url,
       REDIS_URL: project.getProvidedContext().ccsTestEnv.redisUrl,
       CCS_JWT_SECRET: jwtSecret,
-      CCS_RELAY_POLL_MS: '250',
       CCS_RETENTION_HOURS: '0',
     },
   });

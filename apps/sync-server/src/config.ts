@@ -13,7 +13,7 @@ const envSchema = z
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),
-    CCS_RELAY_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+    CCS_RELAY_IDLE_MS: z.coerce.number().int().min(1).max(60_000).default(50),
     CCS_RETENTION_HOURS: z.coerce.number().min(0).default(168),
     CCS_RETENTION_EVERY_MINUTES: z.coerce.number().positive().default(10),
     CCS_REDIS_PREFIX: z
@@ -36,7 +36,8 @@ export interface SyncServerConfig {
   readonly redisUrl: string;
   readonly jwtSecret: string;
   readonly logLevel: string;
-  readonly relayPollMs: number;
+  /** Longest pause between the relay's reads of change_log when nothing changes. */
+  readonly relayIdleMs: number;
   /** Prefix of every Redis key and channel this service uses (adapter, later presence, jobs). */
   readonly redisPrefix: string;
   /** Changes stay replayable this long; 0 turns retention off. */
@@ -68,7 +69,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SyncServerConf
     redisUrl: value.REDIS_URL,
     jwtSecret: value.CCS_JWT_SECRET,
     logLevel: value.LOG_LEVEL,
-    relayPollMs: value.CCS_RELAY_POLL_MS,
+    relayIdleMs: value.CCS_RELAY_IDLE_MS,
     redisPrefix: value.CCS_REDIS_PREFIX,
     retentionHours: value.CCS_RETENTION_HOURS,
     retentionEveryMinutes: value.CCS_RETENTION_EVERY_MINUTES,

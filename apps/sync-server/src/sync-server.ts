@@ -16,6 +16,7 @@ import { Server } from 'socket.io';
 import type { SyncServerConfig } from './config.js';
 import { registerHealthRoutes } from './http/health-routes.js';
 import { registerMetricsRoute } from './http/metrics-route.js';
+import { RedisWakeSignal } from './redis-wake-signal.js';
 
 /** Largest socket.io frame accepted; larger ones close the connection. */
 export const MAX_FRAME_BYTES = 64 * 1024;
@@ -64,9 +65,26 @@ export async function startSyncServer(
     connectionName: `${config.redisPrefix}:adapter-pub`,
   });
   const adapterSub = adapterPub.duplicate({ connectionName: `${config.redisPrefix}:adapter-sub` });
-  for (const client of [adapterPub, adapterSub]) {
+  // Relay wake-ups: a publisher that drops signals while Redis is down (nothing queues up), and
+  // a subscriber connection of their own.
+  const wakePub = new Redis(config.redisUrl, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectionName: `${config.redisPrefix}:relay-wake-pub`,
+  });
+  const wakeSub = adapterPub.duplicate({
+    connectionName: `${config.redisPrefix}:relay-wake-sub`,
+  });
+  for (const client of [adapterPub, adapterSub, wakePub, wakeSub]) {
     client.on('error', (error: Error) => logger.debug({ err: error }, 'redis adapter error'));
   }
+  const wakeSignal = new RedisWakeSignal({
+    publisher: wakePub,
+    subscriber: wakeSub,
+    channel: `${config.redisPrefix}:relay-wake`,
+    logger,
+  });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const metrics = createGatewayMetrics(registry);
@@ -82,9 +100,12 @@ export async function startSyncServer(
   });
   registerMetricsRoute(app, registry);
 
-  await Promise.all([adapterPub.connect(), adapterSub.connect()]).catch((error: unknown) => {
-    logger.warn({ err: error }, 'Redis not reachable yet; the adapter keeps retrying');
-  });
+  await Promise.all([adapterPub.connect(), adapterSub.connect(), wakePub.connect()]).catch(
+    (error: unknown) => {
+      logger.warn({ err: error }, 'Redis not reachable yet; the adapter keeps retrying');
+    },
+  );
+  wakeSignal.start();
   const io: GatewayServer = new Server(app.server, {
     maxHttpBufferSize: MAX_FRAME_BYTES,
     serveClient: false,
@@ -93,11 +114,11 @@ export async function startSyncServer(
   const gateway = await startGateway({
     io,
     db: database.db,
-    databaseUrl: config.databaseUrl,
     jwtSecret: config.jwtSecret,
     logger: logger.child({ component: 'gateway' }),
     metrics,
-    relay: { pollIntervalMs: config.relayPollMs },
+    relay: { idleTickMs: config.relayIdleMs },
+    wakeSignal,
   });
   const retention =
     config.retentionHours > 0
@@ -137,6 +158,8 @@ export async function startSyncServer(
         redis.disconnect();
         adapterPub.disconnect();
         adapterSub.disconnect();
+        wakePub.disconnect();
+        wakeSub.disconnect();
         await database.close();
       })()),
   };

@@ -44,7 +44,6 @@ export const test = base
         REDIS_URL: testEnv.redisUrl,
         CCS_REDIS_PREFIX: redisNamespace.prefix,
         CCS_JWT_SECRET: TEST_JWT_SECRET,
-        CCS_RELAY_POLL_MS: '200',
         // Retention runs on BullMQ on a schedule; its own tests live in @ccs/jobs.
         CCS_RETENTION_HOURS: '0',
         ...env,

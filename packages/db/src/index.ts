@@ -6,12 +6,7 @@ export {
   type DatabaseOptions,
 } from './database.js';
 export { migrateDatabase, migrationsFolder, migrationsHash, redactUrl } from './migrations.js';
-export {
-  ChangeListener,
-  CHANGE_CHANNEL,
-  type ChangeHint,
-  type ChangeListenerOptions,
-} from './change-listener.js';
+export { ChangeTail, type ChangeTailOptions, type ChangeTailRead } from './change-tail.js';
 export * as schema from './schema/index.js';
 export {
   findActiveDevice,
@@ -34,9 +29,8 @@ export {
 } from './queries/message-queries.js';
 export {
   readChanges,
-  readStreamHeads,
   readStreamPosition,
+  readStreamPositions,
   trimChangeLog,
-  type ChangeRow,
   type StreamPosition,
 } from './queries/change-log-queries.js';

@@ -1,11 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChangeListener, type ChangeHint } from '../src/change-listener.js';
+import { streamName, type ChangeEvent } from '@ccs/protocol';
+import { ChangeTail } from '../src/change-tail.js';
 import { DbError } from '../src/db-error.js';
-import {
-  readChanges,
-  readStreamHeads,
-  readStreamPosition,
-} from '../src/queries/change-log-queries.js';
+import { readChanges, readStreamPosition } from '../src/queries/change-log-queries.js';
 import { insertConversation, insertDevice, insertUser } from '../src/queries/directory-queries.js';
 import { insertMessage } from '../src/queries/message-queries.js';
 import { freshDatabase, type FreshDatabase } from './fresh-database.js';
@@ -35,7 +32,12 @@ async function newConversation(): Promise<string> {
 const CREATED_HEAD = 2;
 
 async function messageChanges(conversationId: string) {
-  const changes = await readChanges(database.db, `conversation:${conversationId}`, 0, 1000);
+  const changes = await readChanges(
+    database.db,
+    streamName('conversation', conversationId),
+    0,
+    1000,
+  );
   return changes.filter((change) => change.kind.startsWith('message.'));
 }
 
@@ -52,7 +54,7 @@ describe('change capture', () => {
     expect(changes[0]).toMatchObject({
       seq: CREATED_HEAD + 1,
       kind: 'message.created',
-      payload: { conversationId, body: 'from psql', clientId: 'raw-1', deviceId, authorId },
+      data: { conversationId, body: 'from psql', clientId: 'raw-1', deviceId, authorId },
     });
   });
 
@@ -69,12 +71,12 @@ describe('change capture', () => {
         }),
       ),
     );
-    const stream = `conversation:${conversationId}`;
+    const stream = streamName('conversation', conversationId);
     const changes = await readChanges(database.db, stream, 0, 100);
     expect(changes.map((change) => change.seq)).toEqual(
       Array.from({ length: 40 + CREATED_HEAD }, (_, i) => i + 1),
     );
-    expect((await readStreamHeads(database.db, [stream])).get(stream)).toBe(40 + CREATED_HEAD);
+    expect((await readStreamPosition(database.db, stream)).head).toBe(40 + CREATED_HEAD);
   });
 
   it('writes nothing for a rolled-back insert', async () => {
@@ -91,9 +93,9 @@ describe('change capture', () => {
     } finally {
       client.release();
     }
-    const stream = `conversation:${conversationId}`;
+    const stream = streamName('conversation', conversationId);
     expect(await messageChanges(conversationId)).toEqual([]);
-    expect((await readStreamHeads(database.db, [stream])).get(stream)).toBe(CREATED_HEAD);
+    expect((await readStreamPosition(database.db, stream)).head).toBe(CREATED_HEAD);
   });
 });
 
@@ -145,7 +147,7 @@ describe('concurrent writers of several streams', () => {
         insertConversation(database.db, { title: `dm ${i}` }, i % 2 ? [a.id, b.id] : [b.id, a.id]),
       ),
     );
-    const { head } = await readStreamPosition(database.db, `user:${a.id}`);
+    const { head } = await readStreamPosition(database.db, streamName('user', a.id));
     expect(head).toBe(1 + 10);
   });
 });
@@ -189,59 +191,126 @@ describe('insertMessage errors', () => {
     }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(DbError);
     expect(error).toMatchObject({ code: 'not_found' });
-    expect(await readChanges(database.db, `conversation:${missing}`, 0, 10)).toEqual([]);
+    expect(await readChanges(database.db, streamName('conversation', missing), 0, 10)).toEqual([]);
   });
 });
 
-describe('ChangeListener', () => {
-  it('emits a hint after commit for every change', async () => {
+/** Writes one message in its own transaction with plain SQL; resolves after commit. */
+async function writeMessage(conversationId: string, clientId: string): Promise<void> {
+  await database.pool.query(
+    `INSERT INTO messages (conversation_id, author_id, device_id, client_id, body)
+     VALUES ($1, $2, $3, $4, 'x')`,
+    [conversationId, authorId, deviceId, clientId],
+  );
+}
+
+/** Reads the tail until a read comes back with nothing; returns every change read. */
+async function readAll(tail: ChangeTail): Promise<ChangeEvent[]> {
+  const changes: ChangeEvent[] = [];
+  for (;;) {
+    const read = await tail.read();
+    changes.push(...read.changes);
+    if (read.changes.length === 0) return changes;
+  }
+}
+
+const clientIds = (changes: readonly ChangeEvent[]) =>
+  changes.flatMap((change) => (change.kind === 'message.created' ? [change.data.clientId] : []));
+
+describe('ChangeTail', () => {
+  it('reads each change committed after its first read once, and none from before', async () => {
     const conversationId = await newConversation();
-    const listener = new ChangeListener({ url: database.url });
-    const hints: ChangeHint[] = [];
-    listener.on('hint', (hint) => hints.push(hint));
-    await listener.start();
-    try {
-      await insertMessage(database.db, {
-        conversationId,
-        authorId,
-        deviceId,
-        clientId: 'n',
-        body: 'x',
-      });
-      await expect
-        .poll(() => hints, { timeout: 5_000 })
-        .toContainEqual({
-          stream: `conversation:${conversationId}`,
-          seq: CREATED_HEAD + 1,
-        });
-    } finally {
-      await listener.stop();
-    }
+    await writeMessage(conversationId, 'before');
+    const tail = new ChangeTail(database.db);
+    expect((await tail.read()).changes).toEqual([]);
+    await writeMessage(conversationId, 'after-1');
+    await writeMessage(conversationId, 'after-2');
+    expect(clientIds(await readAll(tail))).toEqual(['after-1', 'after-2']);
+    expect(await readAll(tail)).toEqual([]);
   });
 
-  it('reconnects by itself after its backend is terminated', async () => {
-    const conversationId = await newConversation();
-    const listener = new ChangeListener({ url: database.url, reconnectDelayMs: 50 });
-    const hints: ChangeHint[] = [];
-    let listening = 0;
-    listener.on('hint', (hint) => hints.push(hint));
-    listener.on('listening', () => listening++);
-    await listener.start();
+  it('reads a transaction that took its position early when it commits, without holding back later ones', async () => {
+    const [early, late] = [await newConversation(), await newConversation()];
+    const tail = new ChangeTail(database.db);
+    await tail.read();
+    const slow = await database.pool.connect();
     try {
-      await database.pool.query(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'ccs-change-listener' AND datname = current_database()",
+      await slow.query('BEGIN');
+      await slow.query(
+        `INSERT INTO messages (conversation_id, author_id, device_id, client_id, body)
+         VALUES ($1, $2, $3, 'early', 'x')`,
+        [early, authorId, deviceId],
       );
-      await expect.poll(() => listening, { timeout: 5_000 }).toBe(2);
-      await insertMessage(database.db, {
-        conversationId,
-        authorId,
-        deviceId,
-        clientId: 'r',
-        body: 'x',
-      });
-      await expect.poll(() => hints.length, { timeout: 5_000 }).toBe(1);
+      await writeMessage(late, 'late');
+      // A cursor over a global serial or over xid order would now stand past 'early'.
+      expect(clientIds(await readAll(tail))).toEqual(['late']);
+      await slow.query('COMMIT');
     } finally {
-      await listener.stop();
+      slow.release();
     }
+    expect(clientIds(await readAll(tail))).toEqual(['early']);
+  });
+
+  it('reads a transaction larger than its batch in several reads, each change once', async () => {
+    const conversationId = await newConversation();
+    const tail = new ChangeTail(database.db, { batchSize: 3 });
+    await tail.read();
+    await database.pool.query(
+      `INSERT INTO messages (conversation_id, author_id, device_id, client_id, body)
+       SELECT $1, $2, $3, 'bulk-' || g, 'x' FROM generate_series(1, 10) g`,
+      [conversationId, authorId, deviceId],
+    );
+    await writeMessage(conversationId, 'single');
+    const reads = [];
+    for (let read = await tail.read(); ; read = await tail.read()) {
+      reads.push(read);
+      if (!read.more) break;
+    }
+    expect(reads.slice(0, -1).every((read) => read.changes.length === 3)).toBe(true);
+    const changes = reads.flatMap((read) => read.changes);
+    expect(clientIds(changes)).toEqual([
+      ...Array.from({ length: 10 }, (_, i) => `bulk-${i + 1}`),
+      'single',
+    ]);
+    expect(changes.map((change) => change.seq)).toEqual(
+      Array.from({ length: 11 }, (_, i) => CREATED_HEAD + 1 + i),
+    );
+  });
+
+  it('gives the commit time as committedAt, the time of the write as writtenAt', async () => {
+    const conversationId = await newConversation();
+    const tail = new ChangeTail(database.db);
+    await tail.read();
+    const client = await database.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(
+        `INSERT INTO messages (conversation_id, author_id, device_id, client_id, body)
+         VALUES ($1, $2, $3, 'held', 'x')`,
+        [conversationId, authorId, deviceId],
+      );
+      await client.query('SELECT pg_sleep(0.3)');
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+    const [change] = await readAll(tail);
+    const heldMs = Date.parse(change!.committedAt) - Date.parse(change!.writtenAt);
+    const { rows } = await database.pool.query<{ on: boolean }>(
+      `SELECT current_setting('track_commit_timestamp')::boolean AS on`,
+    );
+    // Without track_commit_timestamp PostgreSQL knows no commit time: the write time stands in.
+    if (rows[0]!.on) expect(heldMs).toBeGreaterThanOrEqual(250);
+    else expect(heldMs).toBe(0);
+  });
+});
+
+describe('the write path', () => {
+  it('sends no NOTIFY: nothing in the schema calls pg_notify', async () => {
+    const { rows } = await database.pool.query<{ name: string }>(
+      `SELECT proname AS name FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+       WHERE n.nspname = 'public' AND p.prosrc ILIKE '%notify%'`,
+    );
+    expect(rows).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { expectTypeOf, test } from 'vitest';
 import type { z } from 'zod';
-import type { ClientToServerEvents } from './events.js';
+import type { CHANGE_ENTITIES, ChangeEntity, ClientToServerEvents } from './events.js';
 import type {
   messageSendPayloadSchema,
   subscribePayloadSchema,
@@ -19,4 +19,9 @@ test('event map payloads are the zod schemas’ types', () => {
   expectTypeOf<Parameters<ClientToServerEvents['message:send']>[0]>().toEqualTypeOf<
     z.infer<typeof messageSendPayloadSchema>
   >();
+});
+
+// The run-time list of entities must name every entity the type map has, and no other.
+test('CHANGE_ENTITIES lists every ChangeEntity', () => {
+  expectTypeOf<(typeof CHANGE_ENTITIES)[number]>().toEqualTypeOf<ChangeEntity>();
 });

@@ -8,7 +8,7 @@ export const EVENTS = {
   subscribe: 'subscribe',
   unsubscribe: 'unsubscribe',
   messageSend: 'message:send',
-  change: 'change',
+  changes: 'changes',
   resyncRequired: 'resync_required',
 } as const;
 
@@ -32,6 +32,28 @@ export type ChangeVerb = 'created' | 'updated' | 'deleted';
 /** `<entity>.<verb>`, e.g. `message.created`. */
 export type ChangeKind = `${ChangeEntity}.${ChangeVerb}`;
 
+/** Every entity a change can be of, at run time (the keys of {@link ChangeDataByEntity}). */
+export const CHANGE_ENTITIES = [
+  'message',
+  'conversation',
+  'conversation_member',
+  'user',
+  'device',
+  'workspace',
+  'workspace_member',
+  'file',
+] as const satisfies readonly ChangeEntity[];
+
+const CHANGE_VERBS = ['created', 'updated', 'deleted'] as const satisfies readonly ChangeVerb[];
+const CHANGE_KINDS: ReadonlySet<string> = new Set(
+  CHANGE_ENTITIES.flatMap((entity) => CHANGE_VERBS.map((verb) => `${entity}.${verb}`)),
+);
+
+/** Whether `value` is a change kind this protocol defines, e.g. `message.created`. */
+export function isChangeKind(value: string): value is ChangeKind {
+  return CHANGE_KINDS.has(value);
+}
+
 /**
  * One committed change of a stream, delivered in seq order; `kind` tells the shape of `data`.
  * `ChangeEvent<'message'>` is a change of a message.
@@ -43,10 +65,23 @@ export type ChangeEvent<E extends ChangeEntity = ChangeEntity> = {
     readonly seq: number;
     readonly kind: `${K}.${ChangeVerb}`;
     readonly data: ChangeDataByEntity[K];
-    /** ISO time the change was written, to measure commit-to-receive latency. */
+    /**
+     * ISO time the writing transaction committed, to measure commit-to-receive latency. Where
+     * PostgreSQL does not track commit timestamps (`track_commit_timestamp = off`) it is
+     * `writtenAt`, the closest time PostgreSQL knows.
+     */
     readonly committedAt: string;
+    /** ISO time the change was written (inside its transaction, before the commit). */
+    readonly writtenAt: string;
   };
 }[E];
+
+/**
+ * What one `changes` frame carries: committed changes of one stream, in seq order, with no gap
+ * between them. The gateway sends the changes pending for a room in one tick as one frame, and
+ * replays on subscribe in frames of the same shape.
+ */
+export type ChangesFrame = readonly ChangeEvent[];
 
 /** Narrows a change to one entity: `if (isChangeOf(change, 'message')) change.data.body`. */
 export function isChangeOf<E extends ChangeEntity>(
@@ -73,6 +108,6 @@ export interface ClientToServerEvents {
 }
 
 export interface ServerToClientEvents {
-  change: (event: ChangeEvent) => void;
+  changes: (frame: ChangesFrame) => void;
   resync_required: (event: ResyncRequiredEvent) => void;
 }

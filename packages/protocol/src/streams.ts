@@ -27,6 +27,15 @@ export const streamNameSchema = z
     { message: 'expected "<conversation|workspace|user>:<uuid>"' },
   );
 
+/**
+ * Whether `value` has the shape of a stream name (`<kind>:<something>`). A cheap check for
+ * names that come from the database; use {@link streamNameSchema} for names from clients.
+ */
+export function isStreamName(value: string): value is StreamName {
+  const index = value.indexOf(':');
+  return index > 0 && (STREAM_KINDS as readonly string[]).includes(value.slice(0, index));
+}
+
 /** Builds a stream name: `streamName('conversation', id)` → `conversation:<id>`. */
 export function streamName(kind: StreamKind, id: string): StreamName {
   return `${kind}:${id}`;

@@ -1,10 +1,9 @@
 import {
+  ChangeTail,
   readChanges,
-  readStreamHeads,
-  readStreamPosition,
-  type ChangeListener,
-  type ChangeRow,
+  readStreamPositions,
   type Database,
+  type StreamPosition,
 } from '@ccs/db';
 import type { ChangeEvent, StreamName } from '@ccs/protocol';
 import { pino, type Logger } from 'pino';
@@ -17,89 +16,92 @@ import type {
   RequestResync,
   StreamRelay,
 } from './stream-relay.js';
+import { TailTicker } from './tail-ticker.js';
 
 /** Options of {@link ChangeRelay}. */
 export interface ChangeRelayOptions {
   readonly db: Database;
-  /** Source of wake-up hints; the relay never trusts them for data. */
-  readonly listener: ChangeListener;
   /** Emits changes of one stream, in seq order, to every local subscriber of it. */
   readonly broadcast: BroadcastChanges;
   /** Tells a stream's local subscribers to resync (the log lost changes they needed). */
   readonly resync: RequestResync;
-  /** Re-reads the heads of tracked streams this often, in case a hint was lost. @default 1000 */
-  readonly pollIntervalMs?: number;
-  /** Rows read per query. @default 500 */
+  /** Pause between reads while changes flow. @default 2 */
+  readonly busyTickMs?: number;
+  /** Longest pause between reads when nothing changes (the idle cost is 1000/idleTickMs reads/s). @default 50 */
+  readonly idleTickMs?: number;
+  /** Changes read per query. @default 1000 */
   readonly batchSize?: number;
   /** @default a silent logger */
   readonly logger?: Logger;
-  /**
-   * Called after every poll with the relay's lag: committed changes of tracked streams not yet
-   * emitted (sum over streams of head − cursor).
-   */
-  readonly onLag?: (changesBehind: number) => void;
+  /** Called after every read of the tail: how many changes it returned and how long it took. */
+  readonly onRead?: (read: { readonly changes: number; readonly seconds: number }) => void;
+}
+
+/** A subscriber between its attach and its join: it collects what the room is sent meanwhile. */
+interface Joiner {
+  readonly missed: ChangeEvent[];
+  /** The room was told to resync meanwhile: the joiner must resync too. */
+  gap: boolean;
+}
+
+interface PendingInit {
+  readonly settle: (
+    outcome: { readonly position: StreamPosition } | { readonly error: unknown },
+  ) => void;
 }
 
 interface TrackedStream {
-  /** Newest seq emitted to the room; every change up to it has been broadcast. */
-  cursor: number;
+  /** Newest seq sent to the room; undefined until read from the database. */
+  cursor: number | undefined;
+  /** Resolves once `cursor` is set. */
+  readonly ready: Promise<void>;
   subscribers: number;
-  /** Work on one stream runs one task at a time, so replay and live emits never interleave. */
-  readonly queue: SerialQueue;
-  drainQueued: boolean;
-}
-
-/** Converts a change_log row to the wire's change event. */
-export function toChangeEvent(row: ChangeRow): ChangeEvent {
-  // The capture trigger wrote kind and payload together, so they agree.
-  return {
-    stream: row.stream,
-    seq: row.seq,
-    kind: row.kind,
-    data: row.payload,
-    committedAt: row.committedAt.toISOString(),
-  } as ChangeEvent;
+  readonly joiners: Set<Joiner>;
 }
 
 /**
- * Delivers committed changes of the streams that local sockets subscribe to. It keeps one cursor
- * per stream and reads `change_log` past it in seq order. Because the capture trigger gives each
- * stream a dense seq in commit order, every committed change of a stream is visible once the
- * next one is, so reading `seq > cursor` never skips and never repeats. It wakes on NOTIFY hints
- * and re-reads stream heads on a timer, so a lost LISTEN connection delays delivery but loses
- * nothing.
+ * Delivers committed changes of the streams local sockets subscribe to. One {@link ChangeTail}
+ * reads the committed changes of all streams with one query per tick; the relay keeps those of
+ * streams it tracks, checks each stream's seq continues its cursor, and hands them to
+ * `broadcast`, one call per stream per read. Reads come back to back while changes flow and
+ * slow down to `idleTickMs` when nothing changes; `wake()` (a write made through a gateway)
+ * brings the next read forward, but delivery never depends on a wake-up.
  */
 export class ChangeRelay implements StreamRelay {
   private readonly streams = new Map<StreamName, TrackedStream>();
-  private readonly pollIntervalMs: number;
+  /** Tail reads and cursor reads of newly tracked streams, one at a time, in order. */
+  private readonly reads = new SerialQueue();
+  private readonly tail: ChangeTail;
+  private readonly ticker: TailTicker;
   private readonly batchSize: number;
   private readonly logger: Logger;
-  private pollTimer: NodeJS.Timeout | undefined;
-  private readonly onHint = (hint: { stream: string; seq: number }): void => {
-    const state = this.streams.get(hint.stream as StreamName);
-    if (state && hint.seq > state.cursor) this.scheduleDrain(hint.stream as StreamName, state);
-  };
-  private readonly onListening = (): void => void this.poll();
+  /** Streams tracked since the last read of heads, waiting for their cursor. */
+  private readonly pendingInits = new Map<StreamName, PendingInit>();
 
   constructor(private readonly options: ChangeRelayOptions) {
-    this.pollIntervalMs = options.pollIntervalMs ?? 1000;
-    this.batchSize = options.batchSize ?? 500;
+    this.batchSize = options.batchSize ?? 1000;
     this.logger = options.logger ?? pino({ level: 'silent' });
+    this.tail = new ChangeTail(options.db, { batchSize: this.batchSize });
+    this.ticker = new TailTicker({
+      busyTickMs: options.busyTickMs ?? 2,
+      idleTickMs: options.idleTickMs ?? 50,
+      read: () => this.reads.run(() => this.readTail()),
+      onError: (error) => this.logger.warn({ err: error }, 'change relay read failed; will retry'),
+    });
   }
 
   start(): void {
-    this.options.listener.on('hint', this.onHint);
-    this.options.listener.on('listening', this.onListening);
-    this.pollTimer = setInterval(() => void this.poll(), this.pollIntervalMs);
-    this.pollTimer.unref();
+    this.ticker.start();
   }
 
-  /** Stops waking up; in-flight reads finish. */
+  /** Stops reading; a read under way finishes. */
   async stop(): Promise<void> {
-    clearInterval(this.pollTimer);
-    this.options.listener.off('hint', this.onHint);
-    this.options.listener.off('listening', this.onListening);
-    await Promise.all([...this.streams.values()].map((state) => state.queue.settled()));
+    await this.ticker.stop();
+    await this.reads.settled();
+  }
+
+  wake(): void {
+    this.ticker.wake();
   }
 
   /** Streams with at least one local subscriber. */
@@ -109,9 +111,9 @@ export class ChangeRelay implements StreamRelay {
 
   /**
    * Adds a subscriber to `stream`: replays what it missed after `since` through `replay`, then
-   * calls `join` (the socket joins the room) before any later change is broadcast, so the
-   * subscriber sees every change after `since` once, with no gap between replay and live.
-   * The subscription counts from this call until its `release()`, whatever the result.
+   * calls `join` (the socket joins the room) in the same turn as it hands over what the room was
+   * sent during the replay, so the subscriber sees every change after `since` once, with no gap
+   * between replay and live. The subscription counts from this call until its `release()`.
    */
   attach(
     stream: StreamName,
@@ -119,117 +121,142 @@ export class ChangeRelay implements StreamRelay {
     replay: (changes: readonly ChangeEvent[]) => void,
     join: () => void,
   ): RelayAttachment {
-    let state = this.streams.get(stream);
-    if (!state) {
-      state = { cursor: -1, subscribers: 0, queue: new SerialQueue(), drainQueued: false };
-      this.streams.set(stream, state);
-    }
-    const tracked = state;
-    tracked.subscribers++;
+    const state = this.track(stream);
+    state.subscribers++;
     let released = false;
     const subscription: RelaySubscription = {
       release: () => {
         if (released) return;
         released = true;
-        tracked.subscribers--;
-        // Forget the stream only from inside its queue, after every task already queued for it.
-        if (tracked.subscribers === 0) {
-          void tracked.queue.run(async () => {
-            if (tracked.subscribers === 0 && this.streams.get(stream) === tracked) {
-              this.streams.delete(stream);
-            }
-          });
-        }
+        state.subscribers--;
+        this.forgetIfUnused(stream, state);
       },
     };
-    const result = tracked.queue.run(async (): Promise<AttachResult> => {
-      const position = await readStreamPosition(this.options.db, stream);
-      if (tracked.cursor < 0) {
-        tracked.cursor = position.head;
-      } else {
-        await this.drain(stream, tracked);
-      }
-      const head = tracked.cursor;
-      if (since !== undefined && since > head) {
-        return { ok: false, reason: 'since_ahead_of_head', head };
-      }
-      if (since !== undefined && since < position.trimmedTo) {
-        return { ok: false, reason: 'since_before_retention', head };
-      }
-      let after = since ?? head;
-      while (after < head && !released) {
-        const rows = await readChanges(
-          this.options.db,
-          stream,
-          after,
-          Math.min(this.batchSize, head - after),
-        );
-        if (rows[0]?.seq !== after + 1) {
-          return { ok: false, reason: 'since_before_retention', head };
+    const result = (async (): Promise<AttachResult> => {
+      await state.ready;
+      const joiner: Joiner = { missed: [], gap: false };
+      state.joiners.add(joiner);
+      try {
+        const head = state.cursor!;
+        if (since !== undefined && since > head) {
+          return { ok: false, reason: 'since_ahead_of_head', head };
         }
-        replay(rows.map(toChangeEvent));
-        after = rows[rows.length - 1]!.seq;
+        let after = since ?? head;
+        while (after < head && !released) {
+          const changes = await readChanges(
+            this.options.db,
+            stream,
+            after,
+            Math.min(this.batchSize, head - after),
+          );
+          if (changes[0]?.seq !== after + 1) {
+            return { ok: false, reason: 'since_before_retention', head };
+          }
+          replay(changes);
+          after = changes[changes.length - 1]!.seq;
+        }
+        // Released meanwhile (unsubscribed, disconnected): it must not end up in the room.
+        if (released) return { ok: true, head };
+        if (joiner.gap) return { ok: false, reason: 'since_before_retention', head: state.cursor! };
+        const missed = joiner.missed.filter((change) => change.seq > after);
+        if (missed.length > 0) replay(missed);
+        join();
+        return { ok: true, head: state.cursor! };
+      } finally {
+        state.joiners.delete(joiner);
+        this.forgetIfUnused(stream, state);
       }
-      // Released meanwhile (unsubscribed, disconnected): it must not end up in the room.
-      if (!released) join();
-      return { ok: true, head };
-    });
+    })();
     return { subscription, result };
   }
 
-  private scheduleDrain(stream: StreamName, state: TrackedStream): void {
-    if (state.drainQueued) return;
-    state.drainQueued = true;
-    void state.queue
-      .run(async () => {
-        state.drainQueued = false;
-        await this.drain(stream, state);
-      })
-      .catch((error: unknown) => {
-        // The cursor did not move: the next hint or poll retries from the same place.
-        this.logger.warn({ err: error, stream }, 'change relay read failed; will retry');
-      });
+  private track(stream: StreamName): TrackedStream {
+    const existing = this.streams.get(stream);
+    if (existing) return existing;
+    let settle!: PendingInit['settle'];
+    const state: TrackedStream = {
+      cursor: undefined,
+      subscribers: 0,
+      joiners: new Set(),
+      ready: new Promise<void>((resolve, reject) => {
+        settle = (outcome) => {
+          if ('position' in outcome) {
+            state.cursor = outcome.position.head;
+            resolve();
+          } else {
+            if (this.streams.get(stream) === state) this.streams.delete(stream);
+            reject(outcome.error);
+          }
+        };
+      }),
+    };
+    this.streams.set(stream, state);
+    this.pendingInits.set(stream, { settle });
+    if (this.pendingInits.size === 1) void this.reads.run(() => this.initialisePending());
+    return state;
   }
 
-  private async drain(stream: StreamName, state: TrackedStream): Promise<void> {
-    // A state the relay already forgot must not emit: a newer one may serve the room now.
-    while (state.cursor >= 0 && this.streams.get(stream) === state) {
-      const rows = await readChanges(this.options.db, stream, state.cursor, this.batchSize);
-      if (rows.length === 0) return;
-      const changes = rows.map(toChangeEvent);
-      const last = changes[changes.length - 1]!.seq;
-      if (changes[0]!.seq !== state.cursor + 1) {
-        // Seq is dense, so only retention outrunning this relay leaves a gap: tell the room to
-        // resync rather than deliver past a hole in silence.
-        this.logger.error({ stream, cursor: state.cursor, next: changes[0]!.seq }, 'gap');
-        this.options.resync(stream, 'since_before_retention', last);
-      } else {
-        this.options.broadcast(stream, changes);
-      }
-      state.cursor = last;
-      if (rows.length < this.batchSize) return;
+  /**
+   * Reads the heads of every stream tracked since the last such read, in one query, between two
+   * tail reads: each cursor then starts where the tail stands, so the tail delivers exactly the
+   * changes after it.
+   */
+  private async initialisePending(): Promise<void> {
+    const batch = new Map(this.pendingInits);
+    this.pendingInits.clear();
+    try {
+      const positions = await readStreamPositions(this.options.db, [...batch.keys()]);
+      for (const [stream, { settle }] of batch) settle({ position: positions.get(stream)! });
+    } catch (error) {
+      for (const { settle } of batch.values()) settle({ error });
     }
   }
 
-  private async poll(): Promise<void> {
-    const streams = this.trackedStreams;
-    if (streams.length === 0) {
-      this.options.onLag?.(0);
+  private forgetIfUnused(stream: StreamName, state: TrackedStream): void {
+    if (state.subscribers === 0 && state.joiners.size === 0 && this.streams.get(stream) === state) {
+      this.streams.delete(stream);
+    }
+  }
+
+  /** One read of the tail: hands each tracked stream's new changes to the room. */
+  private async readTail(): Promise<{ changes: number; more: boolean }> {
+    const started = performance.now();
+    const { changes, more } = await this.tail.read();
+    this.options.onRead?.({
+      changes: changes.length,
+      seconds: (performance.now() - started) / 1000,
+    });
+    const byStream = new Map<StreamName, ChangeEvent[]>();
+    for (const change of changes) {
+      if (!this.streams.has(change.stream)) continue;
+      const list = byStream.get(change.stream);
+      if (list) list.push(change);
+      else byStream.set(change.stream, [change]);
+    }
+    for (const [stream, list] of byStream) this.deliver(stream, list);
+    return { changes: changes.length, more };
+  }
+
+  private deliver(stream: StreamName, changes: ChangeEvent[]): void {
+    const state = this.streams.get(stream)!;
+    // Not yet initialised: its cursor will be read after this read, so these are before it.
+    if (state.cursor === undefined) return;
+    const cursor = state.cursor;
+    // One read holds a stream's changes in transaction order; seq order may differ.
+    changes.sort((a, b) => a.seq - b.seq);
+    const fresh = changes.filter((change) => change.seq > cursor);
+    if (fresh.length === 0) return;
+    const last = fresh[fresh.length - 1]!.seq;
+    state.cursor = last;
+    if (fresh[0]!.seq !== cursor + 1 || last - cursor !== fresh.length) {
+      // Seq is dense and a stream's changes become visible in seq order, so only retention
+      // outrunning the relay leaves a hole: tell the room to resync, never deliver past it.
+      this.logger.error({ stream, cursor, next: fresh[0]!.seq }, 'gap in a stream; resync');
+      this.options.resync(stream, 'since_before_retention', last);
+      for (const joiner of state.joiners) joiner.gap = true;
       return;
     }
-    try {
-      const heads = await readStreamHeads(this.options.db, streams);
-      let behind = 0;
-      for (const [stream, head] of heads) {
-        const state = this.streams.get(stream as StreamName);
-        if (state && state.cursor >= 0 && head > state.cursor) {
-          behind += head - state.cursor;
-          this.scheduleDrain(stream as StreamName, state);
-        }
-      }
-      this.options.onLag?.(behind);
-    } catch (error) {
-      this.logger.warn({ err: error }, 'change relay poll failed; will retry');
-    }
+    for (const joiner of state.joiners) joiner.missed.push(...fresh);
+    this.options.broadcast(stream, fresh);
   }
 }

@@ -5,7 +5,7 @@ export interface GatewayMetrics {
   readonly connectedSockets: Gauge;
   readonly changesDelivered: Counter;
   readonly commitToEmitSeconds: Histogram;
-  readonly relayLagChanges: Gauge;
+  readonly relayReadSeconds: Histogram;
 }
 
 /** Registers the gateway's metrics on `registry`. */
@@ -23,13 +23,14 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
     }),
     commitToEmitSeconds: new Histogram({
       name: 'ccs_commit_to_emit_seconds',
-      help: 'Time from a change being written in PostgreSQL to its emit by this gateway',
+      help: 'Time from the commit of a change in PostgreSQL to its emit by this gateway',
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
-    relayLagChanges: new Gauge({
-      name: 'ccs_relay_lag_changes',
-      help: 'Committed changes of subscribed streams not yet emitted by this gateway (at last poll)',
+    relayReadSeconds: new Histogram({
+      name: 'ccs_relay_read_seconds',
+      help: 'Duration of each read of committed changes by this gateway (its count is the reads)',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: [registry],
     }),
   };

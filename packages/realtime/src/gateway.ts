@@ -1,5 +1,4 @@
 import {
-  ChangeListener,
   DbError,
   findActiveDevice,
   insertMessage,
@@ -15,7 +14,7 @@ import {
   subscribePayloadSchema,
   unsubscribePayloadSchema,
   type Ack,
-  type ChangeEvent,
+  type ChangesFrame,
   type ClientToServerEvents,
   type ServerToClientEvents,
   type StreamName,
@@ -37,6 +36,7 @@ import type {
 } from './stream-relay.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { RealtimeError } from './realtime-error.js';
+import type { WakeSignal } from './wake-signal.js';
 
 /** What the gateway keeps on each socket (`socket.data`). */
 export interface GatewaySocketData extends DeviceIdentity {
@@ -62,16 +62,19 @@ export interface GatewayOptions {
   /** The socket.io server to serve on; the gateway adds auth middleware and handlers. */
   readonly io: GatewayServer;
   readonly db: Database;
-  /** Connection string for the dedicated LISTEN connection. */
-  readonly databaseUrl: string;
   /** HMAC secret device tokens are signed with. */
   readonly jwtSecret: string;
   /** @default a silent logger */
   readonly logger?: Logger;
   /** When given, the gateway records into these. */
   readonly metrics?: GatewayMetrics;
-  /** Tuning of the default {@link ChangeRelay}. */
-  readonly relay?: { readonly pollIntervalMs?: number; readonly batchSize?: number };
+  /** Tuning of the default {@link ChangeRelay}, and how its changes are framed. */
+  readonly relay?: GatewayRelayOptions;
+  /**
+   * Tells other gateways that a write committed here, and wakes this one's relay when they say
+   * so (e.g. Redis pub/sub). Without it, other gateways find the write on their next tick.
+   */
+  readonly wakeSignal?: WakeSignal;
   /**
    * Replaces the default relay (another capture mode, or a deliberately naive one in a test that
    * must show it fails). @default a {@link ChangeRelay}
@@ -79,10 +82,24 @@ export interface GatewayOptions {
   readonly createRelay?: (deps: RelayDeps) => StreamRelay;
 }
 
+/** Tuning of the gateway's relay. */
+export interface GatewayRelayOptions {
+  /** Pause between reads of change_log while changes flow. @default 2 */
+  readonly busyTickMs?: number;
+  /** Longest pause between reads when nothing changes. @default 50 */
+  readonly idleTickMs?: number;
+  /** Changes read per query. @default 1000 */
+  readonly batchSize?: number;
+  /**
+   * Send the changes of a room found in one read as one `changes` frame; `false` sends one frame
+   * per change (for comparison only: it costs one encode and one write per change). @default true
+   */
+  readonly coalesce?: boolean;
+}
+
 /** What the gateway hands a relay factory. */
 export interface RelayDeps {
   readonly db: Database;
-  readonly listener: ChangeListener;
   readonly broadcast: BroadcastChanges;
   readonly resync: RequestResync;
   readonly logger: Logger;
@@ -91,7 +108,7 @@ export interface RelayDeps {
 /** A running gateway. */
 export interface Gateway {
   readonly relay: StreamRelay;
-  /** Disconnects nothing (close the socket.io server for that); stops the relay and LISTEN. */
+  /** Disconnects nothing (close the socket.io server for that); stops the relay. */
   close(): Promise<void>;
 }
 
@@ -106,16 +123,12 @@ export interface Gateway {
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { io, db, metrics } = options;
   const logger = options.logger ?? pino({ level: 'silent' });
-  const listener = new ChangeListener({ url: options.databaseUrl });
-  listener.on('lost', (error) =>
-    logger.warn({ err: error }, 'LISTEN connection lost; reconnecting'),
-  );
+  const { coalesce = true, ...tuning } = options.relay ?? {};
 
   const deps: RelayDeps = {
     db,
-    listener,
     logger,
-    broadcast: (stream, changes) => broadcast(io, stream, changes, metrics),
+    broadcast: (stream, changes) => broadcast(io, stream, changes, coalesce, metrics),
     resync: (stream, reason, head) =>
       io.local.to(stream).emit(EVENTS.resyncRequired, { stream, reason, head }),
   };
@@ -123,11 +136,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     options.createRelay?.(deps) ??
     new ChangeRelay({
       ...deps,
-      ...options.relay,
-      onLag: (behind) => metrics?.relayLagChanges.set(behind),
+      ...tuning,
+      onRead: (read) => metrics?.relayReadSeconds.observe(read.seconds),
     });
-  await listener.start();
   relay.start();
+  const stopWaking = options.wakeSignal?.subscribe(() => relay.wake());
+  /** A write committed through this gateway: look for it now, here and on the other nodes. */
+  const committed = (): void => {
+    relay.wake();
+    options.wakeSignal?.notify();
+  };
 
   io.use((socket, next) => {
     authenticate(socket.handshake.auth, db, options.jwtSecret).then(
@@ -184,9 +202,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       const { subscription, result } = relay.attach(
         stream,
         payload.since,
-        (changes) => {
-          for (const change of changes) socket.emit(EVENTS.change, change);
-        },
+        (changes) => socket.emit(EVENTS.changes, changes),
         () => void socket.join(stream),
       );
       subscriptions.set(stream, subscription);
@@ -218,15 +234,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         );
       }
       const stored = await insertMessage(db, { ...payload, authorId: userId, deviceId });
-      return { id: stored.message.id, stream: stored.stream as StreamName, seq: stored.seq };
+      if (stored.created) committed();
+      return { id: stored.message.id, stream: stored.stream, seq: stored.seq };
     });
   });
 
   return {
     relay,
     async close() {
+      stopWaking?.();
       await relay.stop();
-      await listener.stop();
     },
   };
 }
@@ -234,16 +251,21 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 function broadcast(
   io: GatewayServer,
   stream: StreamName,
-  changes: readonly ChangeEvent[],
+  changes: ChangesFrame,
+  coalesce: boolean,
   metrics: GatewayMetrics | undefined,
 ): void {
-  const receivers = io.sockets.adapter.rooms.get(stream)?.size ?? 0;
-  const now = Date.now();
-  for (const change of changes) {
-    io.local.to(stream).emit(EVENTS.change, change);
-    metrics?.commitToEmitSeconds.observe((now - Date.parse(change.committedAt)) / 1000);
+  const room = io.local.to(stream);
+  if (coalesce) room.emit(EVENTS.changes, changes);
+  else for (const change of changes) room.emit(EVENTS.changes, [change]);
+  if (metrics) {
+    const now = Date.now();
+    for (const change of changes) {
+      metrics.commitToEmitSeconds.observe((now - Date.parse(change.committedAt)) / 1000);
+    }
+    const receivers = io.sockets.adapter.rooms.get(stream)?.size ?? 0;
+    metrics.changesDelivered.inc(receivers * changes.length);
   }
-  metrics?.changesDelivered.inc(receivers * changes.length);
 }
 
 async function authenticate(auth: unknown, db: Database, secret: string): Promise<DeviceIdentity> {

@@ -1,12 +1,14 @@
 export {
   startGateway,
+  type GatewayRelayOptions,
   type RelayDeps,
   type Gateway,
   type GatewayOptions,
   type GatewayServer,
   type GatewaySocketData,
 } from './gateway.js';
-export { ChangeRelay, toChangeEvent, type ChangeRelayOptions } from './change-relay.js';
+export { ChangeRelay, type ChangeRelayOptions } from './change-relay.js';
+export type { WakeSignal } from './wake-signal.js';
 export type {
   AttachResult,
   BroadcastChanges,

@@ -13,6 +13,8 @@ export type AttachResult =
 export interface StreamRelay {
   start(): void;
   stop(): Promise<void>;
+  /** A write just committed: look for changes soon. A hint only; delivery never depends on it. */
+  wake(): void;
   /**
    * Replays what the subscriber missed after `since` through `replay`, then calls `join` before
    * any later change of the stream is broadcast; never calls `join` once released.

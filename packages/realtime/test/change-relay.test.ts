@@ -1,4 +1,3 @@
-import { ChangeListener } from '@ccs/db';
 import { createMessage, seedConversationScenario } from '@ccs/fixtures';
 import type { ChangeEvent, StreamName } from '@ccs/protocol';
 import { test } from '@ccs/test-env/vitest';
@@ -15,16 +14,12 @@ describe('ChangeRelay', () => {
       devicesPerUser: [1],
     });
     const device = scenario.users[0]!.devices[0]!;
-    const listener = new ChangeListener({ url: database.url });
     const broadcasts: ChangeEvent[] = [];
     const relay = new ChangeRelay({
       db: database.db,
-      listener,
-      pollIntervalMs: 50,
       broadcast: (_stream, changes) => broadcasts.push(...changes),
       resync: () => undefined,
     });
-    await listener.start();
     relay.start();
     try {
       const stream = scenario.stream as StreamName;
@@ -51,7 +46,6 @@ describe('ChangeRelay', () => {
       await expect.poll(() => relay.trackedStreams).toEqual([]);
     } finally {
       await relay.stop();
-      await listener.stop();
     }
   });
 });

@@ -1,6 +1,13 @@
-import { readChanges, type ChangeRow } from '@ccs/db';
+import { readChanges } from '@ccs/db';
 import { createConversation, createDevice, createUser } from '@ccs/fixtures';
-import { signDeviceToken, streamName, type StreamName } from '@ccs/protocol';
+import {
+  isChangeOf,
+  signDeviceToken,
+  streamName,
+  type ChangeEvent,
+  type StreamName,
+} from '@ccs/protocol';
+import { TestClient } from '@ccs/test-clients';
 import type { TestDatabase } from '@ccs/test-env/vitest';
 import { test } from '@ccs/test-env/vitest';
 import fc from 'fast-check';
@@ -119,7 +126,7 @@ function deliveryProperty(database: TestDatabase, url: () => string) {
           }
         }),
       ]);
-      const committed = new Map<StreamName, ChangeRow[]>();
+      const committed = new Map<StreamName, ChangeEvent[]>();
       for (const stream of streams)
         committed.set(stream, await readChanges(database.db, stream, 0, 10_000));
       const head = (stream: StreamName) => committed.get(stream)!.at(-1)!.seq;
@@ -137,7 +144,7 @@ function deliveryProperty(database: TestDatabase, url: () => string) {
           const expected = committed
             .get(stream)!
             .filter((row) => row.seq >= subscriber.firstExpected(stream))
-            .map((row) => `${row.seq} ${(row.payload as { body: string }).body}`);
+            .map((row) => `${row.seq} ${(row.data as { body: string }).body}`);
           const got = subscriber.received
             .get(stream)!
             .map((change) => `${change.seq} ${(change.data as { body: string }).body}`);
@@ -156,13 +163,82 @@ async function withGateway(
   createRelay: GatewayOptions['createRelay'],
   run: (url: () => string) => Promise<void>,
 ): Promise<void> {
-  const harness = await startGatewayHarness(database, { pollIntervalMs: 100 }, createRelay);
+  // A batch of 3 makes the tail cut transactions across reads, so that path is exercised too.
+  const harness = await startGatewayHarness(database, { batchSize: 3 }, createRelay);
   try {
     await run(() => harness.url);
   } finally {
     await harness.close();
   }
 }
+
+/**
+ * The case that breaks a naive global-id tail: a transaction takes its id early, holds, and
+ * commits after a later one was delivered. Resolves with whether the subscriber got the early
+ * transaction's change after it committed.
+ */
+async function earlyIdLateCommit(database: TestDatabase, url: string): Promise<boolean> {
+  const user = await createUser(database.db);
+  const author = await createDevice(database.db, user);
+  const reader = await createDevice(database.db, user);
+  const [early, late] = await Promise.all([
+    createConversation(database.db, [user]),
+    createConversation(database.db, [user]),
+  ]);
+  const token = await signDeviceToken(
+    { userId: user.id, deviceId: reader.id },
+    { secret: jwtSecret },
+  );
+  const client = await TestClient.connect({ url, token });
+  const insert = `INSERT INTO messages (conversation_id, author_id, device_id, client_id, body)
+                  VALUES ($1, $2, $3, $4, $4)`;
+  const slow = await database.pool.connect();
+  try {
+    for (const conversation of [early, late]) {
+      await client.emitWithAck('subscribe', {
+        stream: streamName('conversation', conversation.id),
+      });
+    }
+    await slow.query('BEGIN');
+    await slow.query(insert, [early.id, user.id, author.id, 'early']);
+    await database.pool.query(insert, [late.id, user.id, author.id, 'late']);
+    await client.waitFor('change', { predicate: (change) => isBody(change, 'late') });
+    await slow.query('COMMIT');
+    return await client
+      .waitFor('change', { predicate: (change) => isBody(change, 'early'), timeout: 2000 })
+      .then(
+        () => true,
+        () => false,
+      );
+  } finally {
+    slow.release();
+    client.close();
+  }
+}
+
+const isBody = (change: ChangeEvent, body: string): boolean =>
+  isChangeOf(change, 'message') && change.data.body === body;
+
+describe('a transaction that takes its position early and commits late', () => {
+  test('is delivered when it commits', async ({ database }) => {
+    await withGateway(database, undefined, async (url) => {
+      expect(await earlyIdLateCommit(database, url())).toBe(true);
+    });
+  });
+
+  test('is lost by a naive relay tailing a global bigserial (the pitfall)', async ({
+    database,
+  }) => {
+    await database.pool.query(NAIVE_RELAY_SETUP_SQL);
+    await withGateway(
+      database,
+      (deps) => new NaiveGlobalCursorRelay(deps),
+      async (url) => {
+        expect(await earlyIdLateCommit(database, url())).toBe(false);
+      },
+    );
+  });
+});
 
 describe('delivery property (guarantees 1 and 2)', () => {
   test(

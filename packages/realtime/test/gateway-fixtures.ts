@@ -6,7 +6,7 @@ import { jwtSecret, startGatewayHarness } from './gateway-harness.js';
 /** `test` with a running gateway, the default scenario, and a `connect(token)` that cleans up. */
 export const test = base
   .extend('harness', async ({ database }, { onCleanup }) => {
-    const harness = await startGatewayHarness(database, { pollIntervalMs: 200 });
+    const harness = await startGatewayHarness(database);
     onCleanup(() => harness.close());
     return harness;
   })

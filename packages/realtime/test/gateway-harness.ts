@@ -6,6 +6,7 @@ import {
   startGateway,
   type Gateway,
   type GatewayOptions,
+  type GatewayRelayOptions,
   type GatewayServer,
 } from '../src/gateway.js';
 
@@ -21,7 +22,7 @@ export interface GatewayHarness {
 /** The gateway on a real socket.io server on an ephemeral loopback port. */
 export async function startGatewayHarness(
   database: TestDatabase,
-  relay: { pollIntervalMs?: number } = {},
+  relay: GatewayRelayOptions = {},
   createRelay?: GatewayOptions['createRelay'],
 ): Promise<GatewayHarness> {
   const http = createServer();
@@ -29,7 +30,6 @@ export async function startGatewayHarness(
   const gateway = await startGateway({
     io,
     db: database.db,
-    databaseUrl: database.url,
     jwtSecret,
     relay,
     ...(createRelay ? { createRelay } : {}),

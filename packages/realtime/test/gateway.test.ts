@@ -1,13 +1,13 @@
 import { readChanges } from '@ccs/db';
 import { createMessage, seedConversationScenario } from '@ccs/fixtures';
-import { isChangeOf, signDeviceToken, type ChangeEvent } from '@ccs/protocol';
+import { isChangeOf, signDeviceToken, type ChangeEvent, type StreamName } from '@ccs/protocol';
 import { TestClient } from '@ccs/test-clients';
 import type { TestDatabase } from '@ccs/test-env/vitest';
 import { devicesOf, test } from './gateway-fixtures.js';
 import { describe, expect } from 'vitest';
 import { jwtSecret } from './gateway-harness.js';
 
-async function messageChanges(database: TestDatabase, stream: string) {
+async function messageChanges(database: TestDatabase, stream: StreamName) {
   const changes = await readChanges(database.db, stream, 0, 1000);
   return changes.filter((change) => change.kind.startsWith('message.'));
 }

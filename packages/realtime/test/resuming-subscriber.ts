@@ -32,8 +32,9 @@ export class ResumingSubscriber {
 
   async connect(): Promise<void> {
     const client = new TestClient({ url: this.url(), token: this.token });
-    client.socket.on('change', (change) => {
-      if (this.client === client) this.received.get(change.stream)?.push(change);
+    client.socket.on('changes', (frame) => {
+      if (this.client !== client) return;
+      for (const change of frame) this.received.get(change.stream)?.push(change);
     });
     this.client = client;
     await client.open();

@@ -1,9 +1,17 @@
-import type { ClientToServerEvents, ServerToClientEvents } from '@ccs/protocol';
+import type { ChangeEvent, ClientToServerEvents, ServerToClientEvents } from '@ccs/protocol';
 
-/** An event the server sends, e.g. `change`. */
-export type ServerEventName = keyof ServerToClientEvents & string;
+/**
+ * The server's events as a test sees them: each `changes` frame is unpacked into one `change`
+ * per change it carries, in order, so a test reads the same whether or not the server batched.
+ */
+export type TestClientServerEvents = Omit<ServerToClientEvents, 'changes'> & {
+  change: (event: ChangeEvent) => void;
+};
+
+/** An event the server sends, as a test sees it: e.g. `change`, `resync_required`. */
+export type ServerEventName = keyof TestClientServerEvents & string;
 /** The arguments of a server event, e.g. `[ChangeEvent]` for `change`. */
-export type ServerEventArgs<E extends ServerEventName> = Parameters<ServerToClientEvents[E]>;
+export type ServerEventArgs<E extends ServerEventName> = Parameters<TestClientServerEvents[E]>;
 /** An event the client sends with an ack, e.g. `subscribe`. */
 export type ClientEventName = keyof ClientToServerEvents & string;
 /** The payload of a client event. */

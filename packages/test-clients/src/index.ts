@@ -13,6 +13,7 @@ export type {
   ClientEventPayload,
   ServerEventArgs,
   ServerEventName,
+  TestClientServerEvents,
   WaitForOptions,
 } from './event-types.js';
 export type { ConnectionState, StateTransition } from './connection-state.js';

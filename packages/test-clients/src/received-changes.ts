@@ -16,24 +16,21 @@ export interface ReceivedChange {
 }
 
 /**
- * The changes in a client's history: from `change` events and, should the server batch them,
- * from `changes` events carrying an array. Only the envelope (`stream`, `seq`, `committedAt`)
- * is read, whatever the change's kind.
+ * The changes in a client's history (`change` entries: each `changes` frame was recorded as one
+ * per change). Only the envelope (`stream`, `seq`, `committedAt`) is read, whatever the kind.
  */
 export class ReceivedChanges {
   constructor(private readonly history: EventHistory) {}
 
   /** Changes received, in arrival order; only those of `stream` if given. */
   list(stream?: string): ReceivedChange[] {
-    return this.history.entries.flatMap((entry) =>
-      changesIn(entry)
-        .filter((change) => stream === undefined || change.stream === stream)
-        .map((change) => ({
-          change,
-          receivedAt: entry.at,
-          latencyMs: entry.at - Date.parse(change.committedAt),
-        })),
-    );
+    return this.history.entries.flatMap((entry) => {
+      const change = changeIn(entry);
+      if (!change || (stream !== undefined && change.stream !== stream)) return [];
+      return [
+        { change, receivedAt: entry.at, latencyMs: entry.at - Date.parse(change.committedAt) },
+      ];
+    });
   }
 
   /** Highest seq received on `stream`, 0 if none: what to resume from with `since`. */
@@ -54,9 +51,8 @@ export class ReceivedChanges {
       timeoutMs,
       description: `seqs of ${stream}`,
       step: (entry) => {
-        for (const change of changesIn(entry)) {
-          if (change.stream === stream) outstanding.delete(change.seq);
-        }
+        const change = changeIn(entry);
+        if (change?.stream === stream) outstanding.delete(change.seq);
         return outstanding.size === 0 ? { value: true } : undefined;
       },
       onTimeout: () => ({ value: false }),
@@ -64,13 +60,11 @@ export class ReceivedChanges {
   }
 }
 
-/** The changes one recorded event carries: one for `change`, several for a batched `changes`. */
-export function changesIn(entry: RecordedEvent): ChangeEvent[] {
-  if (entry.direction !== 'in') return [];
+/** The change a recorded event carries, if it is a received `change`. */
+function changeIn(entry: RecordedEvent): ChangeEvent | undefined {
+  if (entry.direction !== 'in' || entry.event !== 'change') return undefined;
   const [first] = entry.args;
-  if (entry.event === 'change') return isChange(first) ? [first] : [];
-  if (entry.event === 'changes' && Array.isArray(first)) return first.filter(isChange);
-  return [];
+  return isChange(first) ? first : undefined;
 }
 
 function isChange(value: unknown): value is ChangeEvent {

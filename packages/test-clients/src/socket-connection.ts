@@ -1,4 +1,4 @@
-import type { ClientToServerEvents, ServerToClientEvents } from '@ccs/protocol';
+import { EVENTS, type ClientToServerEvents, type ServerToClientEvents } from '@ccs/protocol';
 import { io, type Socket } from 'socket.io-client';
 import type { ConnectionState, StateTransition } from './connection-state.js';
 import { ConnectionStateMachine } from './connection-state-machine.js';
@@ -138,7 +138,15 @@ export class SocketConnection {
   private bind(socket: TestClientSocket): () => void {
     const { record, reconnection } = this.options;
     const retrying = (): boolean => reconnection && socket.active;
-    const onIn = (event: string, ...args: unknown[]): void => record('in', event, args);
+    const onIn = (event: string, ...args: unknown[]): void => {
+      const [frame] = args;
+      // A `changes` frame is recorded as one `change` per change (see TestClientServerEvents).
+      if (event === EVENTS.changes && Array.isArray(frame)) {
+        for (const change of frame) record('in', 'change', [change]);
+      } else {
+        record('in', event, args);
+      }
+    };
     const onOut = (event: string, ...args: unknown[]): void => record('out', event, args);
     const onConnect = (): void => this.machine.transition('connected');
     const onConnectError = (error: Error): void => {

@@ -87,8 +87,9 @@ export async function startScriptedServer(
     const token = String(socket.handshake.auth['token']);
     socket.on('subscribe', (payload, ack) => {
       ack({ ok: true, head });
-      for (const seq of script({ token, since: payload.since }))
-        socket.emit('change', makeChange(seq));
+      // One frame, as the gateway replays: the client must unpack it in order.
+      const seqs = [...script({ token, since: payload.since })];
+      if (seqs.length > 0) socket.emit('changes', seqs.map(makeChange));
     });
     socket.on('message:send', (_payload, ack) => {
       ack({ ok: true, id: 'm-new', stream, seq: head + 1 });
@@ -101,7 +102,7 @@ export async function startScriptedServer(
     url: `http://127.0.0.1:${(http.address() as AddressInfo).port}`,
     io,
     handshakes,
-    emitChange: (seq) => io.emit('change', makeChange(seq)),
+    emitChange: (seq) => io.emit('changes', [makeChange(seq)]),
     untilNoSockets: () =>
       new Promise<void>((resolve) => {
         if (io.of('/').sockets.size === 0) resolve();
@@ -116,6 +117,7 @@ export async function startScriptedServer(
  * `committedAt`), so the data is a stand-in whatever `ChangeEvent`'s union of kinds becomes.
  */
 export function change(seq: number, committedAt = new Date()): ChangeEvent {
-  const envelope = { stream, seq, kind: 'message.created', committedAt: committedAt.toISOString() };
+  const at = committedAt.toISOString();
+  const envelope = { stream, seq, kind: 'message.created', committedAt: at, writtenAt: at };
   return { ...envelope, data: { id: `m${seq}` } } as unknown as ChangeEvent;
 }

@@ -1,7 +1,7 @@
 import type { Database } from '@ccs/db';
 import {
   isChangeOf,
-  type ChangeEvent,
+  type ChangesFrame,
   type ClientToServerEvents,
   type MessageSendResult,
   type ServerToClientEvents,
@@ -64,16 +64,19 @@ export async function runLiveDemo(options: LiveDemoOptions): Promise<void> {
       const arrivals = receivers.map(
         ({ label, socket }) =>
           new Promise<string>((resolve) => {
-            const onChange = (change: ChangeEvent): void => {
-              if (!isChangeOf(change, 'message') || change.data.body !== body) return;
-              socket.off('change', onChange);
+            const onChanges = (frame: ChangesFrame): void => {
+              const change = frame.find(
+                (candidate) => isChangeOf(candidate, 'message') && candidate.data.body === body,
+              );
+              if (!change) return;
+              socket.off('changes', onChanges);
               const ms = performance.now() - sentAt;
               const commitMs = Date.now() - Date.parse(change.committedAt);
               resolve(
                 `   ▶ ${label.padEnd(12)} got seq ${change.seq} after ${ms.toFixed(1)} ms (commit→receive ${commitMs} ms)`,
               );
             };
-            socket.on('change', onChange);
+            socket.on('changes', onChanges);
           }),
       );
       const ack: Ack<MessageSendResult> = await sender.socket.emitWithAck('message:send', {

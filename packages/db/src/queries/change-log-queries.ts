@@ -1,50 +1,22 @@
-import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm';
+import type { ChangeEvent, StreamName } from '@ccs/protocol';
+import { sql } from 'drizzle-orm';
+import { toChangeEvent, type ChangeLogRow } from '../change-event-mapper.js';
 import type { Database } from '../database.js';
-import { changeLog, streamHeads } from '../schema/index.js';
 
-/** A change as read back from change_log. */
-export interface ChangeRow {
-  readonly stream: string;
-  readonly seq: number;
-  readonly kind: string;
-  readonly payload: unknown;
-  readonly committedAt: Date;
-}
-
-/** Up to `limit` changes of `stream` with `seq > afterSeq`, in seq order. */
+/** Up to `limit` changes of `stream` with `seq > afterSeq`, in seq order, as the wire shows them. */
 export async function readChanges(
   db: Database,
-  stream: string,
+  stream: StreamName,
   afterSeq: number,
   limit: number,
-): Promise<ChangeRow[]> {
-  return db
-    .select({
-      stream: changeLog.stream,
-      seq: changeLog.seq,
-      kind: changeLog.kind,
-      payload: changeLog.payload,
-      committedAt: changeLog.committedAt,
-    })
-    .from(changeLog)
-    .where(and(eq(changeLog.stream, stream), gt(changeLog.seq, afterSeq)))
-    .orderBy(asc(changeLog.seq))
-    .limit(limit);
-}
-
-/** The committed head of each stream given; a stream never written has head 0. */
-export async function readStreamHeads(
-  db: Database,
-  streams: readonly string[],
-): Promise<Map<string, number>> {
-  const heads = new Map<string, number>(streams.map((stream) => [stream, 0]));
-  if (streams.length === 0) return heads;
-  const rows = await db
-    .select()
-    .from(streamHeads)
-    .where(inArray(streamHeads.stream, [...streams]));
-  for (const row of rows) heads.set(row.stream, row.head);
-  return heads;
+): Promise<ChangeEvent[]> {
+  const result = await db.execute<ChangeLogRow>(
+    sql`SELECT stream, seq, kind, payload, ccs_wire_time(written_at) AS written_at,
+          ccs_wire_time(ccs_commit_time(xid, written_at)) AS committed_at
+        FROM change_log WHERE stream = ${stream} AND seq > ${afterSeq}
+        ORDER BY seq LIMIT ${limit}`,
+  );
+  return result.rows.map(toChangeEvent);
 }
 
 /** Where a stream stands: its newest seq, and the newest seq retention removed. */
@@ -54,17 +26,38 @@ export interface StreamPosition {
   readonly trimmedTo: number;
 }
 
+/**
+ * The committed position of each stream given, in one query; a stream never written is
+ * `{ head: 0, trimmedTo: 0 }`.
+ */
+export async function readStreamPositions(
+  db: Database,
+  streams: readonly StreamName[],
+): Promise<Map<StreamName, StreamPosition>> {
+  const positions = new Map<StreamName, StreamPosition>(
+    streams.map((stream) => [stream, { head: 0, trimmedTo: 0 }]),
+  );
+  if (streams.length === 0) return positions;
+  const result = await db.execute<{ stream: StreamName; head: string; trimmed_to: string }>(
+    sql`SELECT stream, head, trimmed_to FROM stream_heads
+        WHERE stream = ANY(${`{${streams.join(',')}}`}::text[])`,
+  );
+  for (const row of result.rows) {
+    positions.set(row.stream, { head: Number(row.head), trimmedTo: Number(row.trimmed_to) });
+  }
+  return positions;
+}
+
 /** The position of one stream; a stream never written is `{ head: 0, trimmedTo: 0 }`. */
-export async function readStreamPosition(db: Database, stream: string): Promise<StreamPosition> {
-  const [row] = await db
-    .select({ head: streamHeads.head, trimmedTo: streamHeads.trimmedTo })
-    .from(streamHeads)
-    .where(eq(streamHeads.stream, stream));
-  return row ?? { head: 0, trimmedTo: 0 };
+export async function readStreamPosition(
+  db: Database,
+  stream: StreamName,
+): Promise<StreamPosition> {
+  return (await readStreamPositions(db, [stream])).get(stream)!;
 }
 
 /**
- * Retention: removes changes committed before `before`, at most `batchSize` per call, and records
+ * Retention: removes changes written before `before`, at most `batchSize` per call, and records
  * per stream what was removed. Returns how many rows went; call again while it equals
  * `batchSize`.
  */

@@ -1,3 +1,4 @@
+import { streamName, type StreamName } from '@ccs/protocol';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Database } from '../database.js';
 import { DbError } from '../db-error.js';
@@ -16,7 +17,7 @@ export interface InsertMessageInput {
 /** A message as stored, with its place in the conversation's stream. */
 export interface StoredMessage {
   readonly message: Message;
-  readonly stream: string;
+  readonly stream: StreamName;
   readonly seq: number;
   /** False when a send with the same (device, client id) already existed: nothing was written. */
   readonly created: boolean;
@@ -40,7 +41,7 @@ export async function insertMessage(
       if (!row) return undefined;
       // The capture trigger bumped the head under a row lock this transaction still holds, so
       // the head is this message's seq. The stream is named from the stored (canonical) id.
-      const stream = `conversation:${row.conversationId}`;
+      const stream = streamName('conversation', row.conversationId);
       const [head] = await tx
         .select({ head: streamHeads.head })
         .from(streamHeads)
@@ -76,7 +77,7 @@ export async function insertMessage(
   }
   return {
     message: existing.message,
-    stream: `conversation:${existing.message.conversationId}`,
+    stream: streamName('conversation', existing.message.conversationId),
     seq: existing.seq,
     created: false,
   };

@@ -11,7 +11,10 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 
-/** PostgreSQL `xid8`: the writing transaction, kept so capture can be audited and tailed. */
+/**
+ * PostgreSQL `xid8`: the writing transaction. The relay's tail reads changes by it (which
+ * transactions have finished since the last read), so it is indexed.
+ */
 const xid8 = customType<{ data: string; driverData: string }>({ dataType: () => 'xid8' });
 
 /**
@@ -34,8 +37,10 @@ export const changeLog = pgTable(
     kind: text('kind').notNull(),
     /** `id` of the changed row when it has one, to find a row's change (send retries). */
     entityId: uuid('entity_id'),
+    /** The row as `to_jsonb` wrote it (snake_case keys); `@ccs/db` maps it to the wire shape. */
     payload: jsonb('payload').notNull(),
-    committedAt: timestamp('committed_at', { withTimezone: true })
+    /** When the trigger ran, inside the writing transaction (the commit comes later). */
+    writtenAt: timestamp('written_at', { withTimezone: true })
       .notNull()
       .default(sql`clock_timestamp()`),
     xid: xid8('xid')
@@ -45,6 +50,8 @@ export const changeLog = pgTable(
   (table) => [
     primaryKey({ columns: [table.stream, table.seq] }),
     index('change_log_entity_id_idx').on(table.entityId),
-    index('change_log_committed_at_idx').on(table.committedAt),
+    // BRIN: retention scans by time, and a BRIN index costs writers almost nothing.
+    index('change_log_written_at_idx').using('brin', table.writtenAt),
+    index('change_log_xid_idx').on(table.xid),
   ],
 );

@@ -1,0 +1,113 @@
+import type { ChangeEvent } from '@ccs/protocol';
+import { sql } from 'drizzle-orm';
+import { toChangeEvent, type ChangeLogRow } from './change-event-mapper.js';
+import type { Database } from './database.js';
+
+/** Options of {@link ChangeTail}. */
+export interface ChangeTailOptions {
+  /** Changes read per query at most; a read that fills it says `more`. @default 1000 */
+  readonly batchSize?: number;
+}
+
+/** What one {@link ChangeTail.read} found. */
+export interface ChangeTailRead {
+  /** Changes committed since the last read, grouped by transaction; per stream in seq order. */
+  readonly changes: readonly ChangeEvent[];
+  /** The batch was full: more committed changes may be waiting, read again at once. */
+  readonly more: boolean;
+}
+
+/** Which transactions the tail has read: all below `frontier` except `pending`. */
+interface TailPosition {
+  readonly frontier: bigint;
+  /** Transactions that were running at the last read; read once they commit. */
+  readonly pending: readonly bigint[];
+  /** A committed transaction read only up to (stream, seq), because the batch was full. */
+  readonly resume?: { readonly xid: bigint; readonly stream: string; readonly seq: number };
+}
+
+type TailRow = Partial<ChangeLogRow> & {
+  readonly snapshot: string;
+  readonly xid: string | null;
+};
+
+/** `xmin:xmax:xip,…` (pg_snapshot's text form) → xmax and the running transactions. */
+function parseSnapshot(text: string): { xmax: bigint; running: bigint[] } {
+  const [, xmax, running] = text.split(':');
+  return {
+    xmax: BigInt(xmax!),
+    running: running ? running.split(',').map((xid) => BigInt(xid)) : [],
+  };
+}
+
+const xidArray = (xids: readonly bigint[]): string => `{${xids.join(',')}}`;
+
+/**
+ * Reads every committed change of every stream, once, in an order that respects each stream's
+ * seq, with one query per read. Its position is a set of transactions, not a row id: a change
+ * is read once its transaction is visible (committed) in the query's snapshot, so a transaction
+ * that started early and commits late is read when it commits (a global serial read with
+ * `id > cursor` would skip it), and a long transaction holds back nobody else's changes.
+ * See `ccs_committed_changes` in the migrations for the SQL.
+ *
+ * @example
+ * const tail = new ChangeTail(db);
+ * await tail.read(); // the first read only takes the position: changes from now on
+ * const { changes, more } = await tail.read();
+ */
+export class ChangeTail {
+  private position: TailPosition | undefined;
+  private readonly batchSize: number;
+
+  constructor(
+    private readonly db: Database,
+    options: ChangeTailOptions = {},
+  ) {
+    this.batchSize = options.batchSize ?? 1000;
+  }
+
+  /**
+   * Reads the changes committed since the previous read. The first read returns none: it takes
+   * the position from which later reads deliver everything.
+   */
+  async read(): Promise<ChangeTailRead> {
+    const position = this.position;
+    const limit = position ? this.batchSize : 0;
+    const result = await this.db.execute<TailRow>(
+      sql`SELECT * FROM ccs_committed_changes(
+        ${xidArray(position?.pending ?? [])}::xid8[], ${String(position?.frontier ?? 0n)}::xid8,
+        ${position?.resume ? String(position.resume.xid) : null}::xid8,
+        ${position?.resume?.stream ?? null}::text, ${position?.resume?.seq ?? null}::bigint,
+        ${limit}::integer)`,
+    );
+    const rows = result.rows.filter((row): row is TailRow & ChangeLogRow => row.xid !== null);
+    const snapshot = parseSnapshot(result.rows[0]!.snapshot);
+    const more = limit > 0 && rows.length === limit;
+    this.position = more
+      ? cutPosition(position!, snapshot.running, rows[rows.length - 1]!)
+      : { frontier: snapshot.xmax, pending: snapshot.running };
+    return { changes: rows.map(toChangeEvent), more };
+  }
+}
+
+/**
+ * The position after a read that the batch size cut at `last`: transactions before `last`'s
+ * were read whole; `last`'s up to its row; those still running stay pending.
+ */
+function cutPosition(
+  previous: TailPosition,
+  running: readonly bigint[],
+  last: TailRow & ChangeLogRow,
+): TailPosition {
+  const cut = BigInt(last.xid!);
+  const pending = new Set<bigint>([
+    ...running.filter((xid) => xid < cut),
+    ...previous.pending.filter((xid) => xid > cut),
+    cut,
+  ]);
+  return {
+    frontier: previous.frontier > cut + 1n ? previous.frontier : cut + 1n,
+    pending: [...pending],
+    resume: { xid: cut, stream: last.stream, seq: Number(last.seq) },
+  };
+}
