@@ -287,11 +287,54 @@ async function createDatabaseIfMissing() {
   }
 }
 
+/**
+ * Turns on track_commit_timestamp, so that a change's `committedAt` is its commit time (without
+ * it, the time of the write stands in). The setting needs a restart, so this is done only for a
+ * local cluster this script manages as root; elsewhere it says how.
+ */
+async function ensureCommitTimestamps() {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: databaseUrl.toString() });
+  await client.connect();
+  let on;
+  try {
+    on =
+      (await client.query('SHOW track_commit_timestamp')).rows[0].track_commit_timestamp === 'on';
+    if (on) return;
+    const manageable = isRoot && isLoopback(databaseUrl.hostname) && hasCommand('pg_lsclusters');
+    if (!manageable) {
+      log(
+        'track_commit_timestamp is off: committedAt will be the time of the write. ' +
+          'Run ALTER SYSTEM SET track_commit_timestamp = on and restart PostgreSQL to get commit times.',
+      );
+      return;
+    }
+    await client.query('ALTER SYSTEM SET track_commit_timestamp = on');
+  } finally {
+    await client.end();
+  }
+  const port = String(databaseUrl.port || 5432);
+  for (const line of run('pg_lsclusters', ['--no-header'], { quiet: true })
+    .stdout.trim()
+    .split('\n')) {
+    const [version, name, clusterPort] = line.trim().split(/\s+/);
+    if (clusterPort !== port) continue;
+    log(`restarting PostgreSQL ${version}/${name} to turn on track_commit_timestamp…`);
+    run('pg_ctlcluster', ['--skip-systemctl-redirect', version, name, 'restart'], { quiet: true });
+    if (!(await waitFor(postgresUp, 60))) {
+      throw new BootstrapError(
+        'PostgreSQL did not come back after turning on track_commit_timestamp.',
+      );
+    }
+  }
+}
+
 async function ensureServices() {
   ensureNodeModules();
   await ensurePostgres();
   await ensureRedis();
   await ensureDatabase();
+  await ensureCommitTimestamps();
   log(`PostgreSQL ${databaseUrl.host} and Redis ${redisUrl.host} are reachable`);
 }
 
