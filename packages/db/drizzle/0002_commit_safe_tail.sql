@@ -116,7 +116,9 @@ $$;
 -- a transaction that took its xid early and commits late is read when it commits, never skipped,
 -- and never holds back the changes of others. The caller moves its position to the returned
 -- snapshot (xmax and xip) when fewer than p_limit rows came back. The relay never trusts a
--- wake-up for data: this read alone decides what is delivered.
+-- wake-up for data: this read alone decides what is delivered. The two index scans (new
+-- transactions, then finished pending ones) are a UNION ALL: an OR of both would scan the whole
+-- xid index. The sets are disjoint: every pending xid is below p_frontier.
 CREATE FUNCTION ccs_committed_changes(
   p_pending xid8[], p_frontier xid8, p_resume_xid xid8, p_resume_stream text, p_resume_seq bigint,
   p_limit integer
@@ -129,22 +131,23 @@ LANGUAGE sql
 STABLE
 AS $$
   WITH snap AS MATERIALIZED (SELECT pg_current_snapshot() AS s),
-  finished AS MATERIALIZED (
-    SELECT array_agg(x) AS xids FROM snap, unnest(p_pending) AS x
-    WHERE pg_visible_in_snapshot(x, snap.s)
-  )
-  SELECT snap.s::text, c.xid, c.stream, c.seq, c.kind, c.payload, ccs_wire_time(c.written_at),
-         ccs_wire_time(ccs_commit_time(c.xid, c.written_at))
-  FROM snap
-  LEFT JOIN LATERAL (
-    SELECT l.* FROM change_log l, finished
-    WHERE (l.xid = ANY (finished.xids) OR l.xid >= p_frontier)
-      AND pg_visible_in_snapshot(l.xid, snap.s)
-      AND (p_resume_xid IS NULL OR l.xid <> p_resume_xid
-           OR (l.stream, l.seq) > (p_resume_stream, p_resume_seq))
-    ORDER BY l.xid, l.stream, l.seq
+  candidates AS (
+    SELECT l.* FROM change_log l, snap
+    WHERE l.xid >= p_frontier AND pg_visible_in_snapshot(l.xid, snap.s)
+    UNION ALL
+    SELECT l.* FROM change_log l, snap
+    WHERE l.xid = ANY (p_pending) AND pg_visible_in_snapshot(l.xid, snap.s)
+  ),
+  batch AS (
+    SELECT * FROM candidates c
+    WHERE p_resume_xid IS NULL OR c.xid <> p_resume_xid
+       OR (c.stream, c.seq) > (p_resume_stream, p_resume_seq)
+    ORDER BY c.xid, c.stream, c.seq
     LIMIT p_limit
-  ) c ON true;
+  )
+  SELECT snap.s::text, b.xid, b.stream, b.seq, b.kind, b.payload, ccs_wire_time(b.written_at),
+         ccs_wire_time(ccs_commit_time(b.xid, b.written_at))
+  FROM snap LEFT JOIN batch b ON true;
 $$;
 --> statement-breakpoint
 -- ccs_trim_change_log(p_before, p_batch) → rows deleted
