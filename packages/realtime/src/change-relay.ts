@@ -1,6 +1,7 @@
 import {
   ChangeTail,
   readChanges,
+  readStreamPosition,
   readStreamPositions,
   type Database,
   type StreamPosition,
@@ -42,6 +43,8 @@ interface Joiner {
   readonly missed: ChangeEvent[];
   /** The room was told to resync meanwhile: the joiner must resync too. */
   gap: boolean;
+  /** Called after each delivery to the room, while the joiner waits for the relay to catch up. */
+  progressed?: () => void;
 }
 
 interface PendingInit {
@@ -129,6 +132,8 @@ export class ChangeRelay implements StreamRelay {
         if (released) return;
         released = true;
         state.subscribers--;
+        // A joiner waiting for the relay to catch up stops waiting.
+        for (const joiner of state.joiners) joiner.progressed?.();
         this.forgetIfUnused(stream, state);
       },
     };
@@ -139,7 +144,13 @@ export class ChangeRelay implements StreamRelay {
       try {
         const head = state.cursor!;
         if (since !== undefined && since > head) {
-          return { ok: false, reason: 'since_ahead_of_head', head };
+          // The subscriber may know a change this relay has not read yet (a send acked by any
+          // node, a resume on another node): wait for the relay, unless the stream has no such seq.
+          const committed = (await readStreamPosition(this.options.db, stream)).head;
+          if (since > committed) {
+            return { ok: false, reason: 'since_ahead_of_head', head: committed };
+          }
+          await this.catchUp(state, joiner, since, () => released);
         }
         let after = since ?? head;
         while (after < head && !released) {
@@ -212,6 +223,24 @@ export class ChangeRelay implements StreamRelay {
     }
   }
 
+  /** Resolves once the room's cursor reached `seq` (or the subscription is gone). */
+  private catchUp(
+    state: TrackedStream,
+    joiner: Joiner,
+    seq: number,
+    released: () => boolean,
+  ): Promise<void> {
+    return new Promise((resolve) => {
+      joiner.progressed = () => {
+        if (state.cursor! < seq && !joiner.gap && !released()) return;
+        joiner.progressed = undefined;
+        resolve();
+      };
+      joiner.progressed();
+      this.wake();
+    });
+  }
+
   private forgetIfUnused(stream: StreamName, state: TrackedStream): void {
     if (state.subscribers === 0 && state.joiners.size === 0 && this.streams.get(stream) === state) {
       this.streams.delete(stream);
@@ -253,10 +282,14 @@ export class ChangeRelay implements StreamRelay {
       // outrunning the relay leaves a hole: tell the room to resync, never deliver past it.
       this.logger.error({ stream, cursor, next: fresh[0]!.seq }, 'gap in a stream; resync');
       this.options.resync(stream, 'since_before_retention', last);
-      for (const joiner of state.joiners) joiner.gap = true;
+      for (const joiner of state.joiners) {
+        joiner.gap = true;
+        joiner.progressed?.();
+      }
       return;
     }
     for (const joiner of state.joiners) joiner.missed.push(...fresh);
     this.options.broadcast(stream, fresh);
+    for (const joiner of state.joiners) joiner.progressed?.();
   }
 }

@@ -131,7 +131,7 @@ function deliveryProperty(database: TestDatabase, url: () => string) {
         committed.set(stream, await readChanges(database.db, stream, 0, 10_000));
       const head = (stream: StreamName) => committed.get(stream)!.at(-1)!.seq;
       // Wait for delivery to catch up, then a little longer so a late duplicate would show.
-      const deadline = Date.now() + 5_000;
+      const deadline = Date.now() + 15_000;
       while (
         Date.now() < deadline &&
         !subscribers.every((s) => streams.every((stream) => s.lastSeq(stream) >= head(stream)))

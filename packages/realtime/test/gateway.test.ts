@@ -5,7 +5,7 @@ import { TestClient } from '@ccs/test-clients';
 import type { TestDatabase } from '@ccs/test-env/vitest';
 import { devicesOf, test } from './gateway-fixtures.js';
 import { describe, expect } from 'vitest';
-import { jwtSecret } from './gateway-harness.js';
+import { jwtSecret, startGatewayHarness } from './gateway-harness.js';
 
 async function messageChanges(database: TestDatabase, stream: StreamName) {
   const changes = await readChanges(database.db, stream, 0, 1000);
@@ -141,20 +141,37 @@ describe('gateway subscribe and send', () => {
     expect(resync).toEqual({ stream: scenario.stream, reason: 'since_ahead_of_head', head: 3 });
   });
 
-  test('keeps delivering after the LISTEN connection is terminated', async ({
+  test('resumes from a seq its relay has not read yet instead of asking for a resync', async ({
     scenario,
-    connect,
     database,
   }) => {
+    // A relay that reads only when woken: it has not read a write made with plain SQL.
+    const harness = await startGatewayHarness(database, { idleTickMs: 600_000 });
     const { aliceLaptop, bobPhone } = devicesOf(scenario);
-    const bob = await connect(bobPhone.token);
-    await bob.emitWithAck('subscribe', { stream: scenario.stream });
-    await database.pool.query(
-      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'ccs-change-listener' AND datname = current_database()",
+    const [alice, bob] = [aliceLaptop, bobPhone].map(
+      (device) => new TestClient({ url: harness.url, token: device.token }),
     );
-    await createMessage(database.db, aliceLaptop, scenario.conversation.id, { body: 'after' });
-    const [change] = await bob.waitFor('change');
-    expect(change).toMatchObject({ data: { body: 'after' } });
+    try {
+      await Promise.all([alice!.open(), bob!.open()]);
+      await alice!.emitWithAck('subscribe', { stream: scenario.stream });
+      const { seq } = await createMessage(database.db, aliceLaptop, scenario.conversation.id);
+      // As a device does that got the change (or sent it) through another node.
+      const ack = await bob!.emitWithAck('subscribe', { stream: scenario.stream, since: seq });
+      expect(ack).toEqual({ ok: true, head: seq });
+      const sent = await alice!.emitWithAck('message:send', {
+        conversationId: scenario.conversation.id,
+        clientId: 'after-resume',
+        body: 'after',
+      });
+      expect(sent).toMatchObject({ ok: true, seq: seq + 1 });
+      await bob!.waitFor('change', { predicate: (change) => change.seq === seq + 1 });
+      expect(bob!.received('change').map(([change]) => change.seq)).toEqual([seq + 1]);
+      expect(bob!.received('resync_required')).toEqual([]);
+    } finally {
+      alice!.close();
+      bob!.close();
+      await harness.close();
+    }
   });
 });
 
