@@ -7,10 +7,11 @@ import { runPacedLoop } from './paced-loop.js';
 import { StreamRotation } from './stream-rotation.js';
 
 /**
- * The ceiling CCS is compared with: `io.to(room).emit('change', …)` of message changes shaped
- * like the ones the capture trigger produces (same keys, same body size), from the gateway's own
- * process to the sockets it already holds, with no database at all. Each room gets its own
- * counter as `seq`, so clients count loss and duplicates the same way as for CCS.
+ * The ceiling CCS is compared with: `io.to(room).emit('changes', [change])`, one emit per
+ * message as a server without a database would send it, of changes shaped like the ones the
+ * capture trigger produces (same keys, same body size), from the gateway's own process to the
+ * sockets it already holds. Each room gets its own counter as `seq`, so clients count loss,
+ * duplicates and order the same way as for CCS.
  */
 export async function runBareLoad(io: GatewayServer, params: BareLoadParams): Promise<LoadSent> {
   const rooms = params.streams.map((stream) => ({
@@ -44,8 +45,9 @@ export async function runBareLoad(io: GatewayServer, params: BareLoadParams): Pr
               createdAt: sentAt,
             },
             committedAt: sentAt,
+            writtenAt: sentAt,
           };
-          io.to(room.stream).emit(EVENTS.change, change);
+          io.to(room.stream).emit(EVENTS.changes, [change]);
         }
       }
     },

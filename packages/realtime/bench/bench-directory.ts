@@ -92,3 +92,47 @@ export async function seedBenchDirectory(
     }),
   };
 }
+
+/** Streams one extra device may subscribe to, to grow what the gateway tracks. */
+export interface HeldStreams {
+  /** Handshake token of the extra device (its user is a member of every stream below). */
+  readonly token: string;
+  readonly streams: readonly StreamName[];
+}
+
+/**
+ * Seeds `count` more conversations with one extra user as their only member, and a device of
+ * that user. Nothing is written to them during the loads: subscribed, they only make the gateway
+ * track more streams.
+ */
+export async function seedHeldStreams(
+  pool: pg.Pool,
+  options: { readonly count: number; readonly jwtSecret: string },
+): Promise<HeldStreams> {
+  const user = await pool.query<{ id: string }>(
+    `INSERT INTO users (name) VALUES ('bench-holder') RETURNING id`,
+  );
+  const userId = user.rows[0]!.id;
+  const device = await pool.query<{ id: string }>(
+    `INSERT INTO devices (user_id, name) VALUES ($1, 'bench-holder-device') RETURNING id`,
+    [userId],
+  );
+  const conversations = await pool.query<{ id: string }>(
+    `WITH created AS (
+       INSERT INTO conversations (title)
+       SELECT 'bench-held-' || g FROM generate_series(1, $1::int) g RETURNING id
+     ), joined AS (
+       INSERT INTO conversation_members (conversation_id, user_id)
+       SELECT id, $2::uuid FROM created
+     )
+     SELECT id FROM created`,
+    [options.count, userId],
+  );
+  return {
+    token: await signDeviceToken(
+      { userId, deviceId: device.rows[0]!.id },
+      { secret: options.jwtSecret, expiresIn: '1h' },
+    ),
+    streams: conversations.rows.map((row) => streamName('conversation', row.id)),
+  };
+}

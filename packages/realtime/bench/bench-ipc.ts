@@ -16,13 +16,22 @@ export type LoadMode = 'ccs' | 'bareEmit';
 /** Messages written to one stream in one phase. */
 export type SentPerStream = Readonly<Record<StreamName, number>>;
 
+/** `GatewayOptions.relay` as the bench sets it; unset fields are the gateway's defaults. */
+export interface RelayTuning {
+  readonly busyTickMs?: number;
+  readonly idleTickMs?: number;
+  readonly batchSize?: number;
+  /** False: one `changes` frame per change instead of one per room per tick. */
+  readonly coalesce?: boolean;
+}
+
 /** Settings of the gateway under test. */
 export interface BenchServerConfig {
   readonly databaseUrl: string;
   readonly jwtSecret: string;
   /** Gateway pool size. */
   readonly maxConnections: number;
-  readonly relay: { readonly pollIntervalMs?: number; readonly batchSize?: number };
+  readonly relay: RelayTuning;
   /** Wrap the relay's broadcast to time it (see relay-probe.ts). */
   readonly probeRelay: boolean;
 }
@@ -50,8 +59,10 @@ export interface LoadSent {
 export interface ServerPhaseStats {
   /** Event-loop utilisation, 0..1. */
   readonly eventLoop: number;
-  /** Checkouts of the gateway's pg pool: about one per query the gateway ran. */
+  /** Checkouts of the gateway's pg pool. */
   readonly poolCheckouts: number;
+  /** Queries the gateway's pg clients ran. */
+  readonly queries: number;
   /** With `probeRelay`: what the relay broadcast and how long after the INSERT was issued. */
   readonly relay?: {
     readonly broadcasts: number;
@@ -61,6 +72,7 @@ export interface ServerPhaseStats {
 }
 
 export interface ServerCalls {
+  /** Starts the gateway on a new port; after `stop`, it may be called again (other settings). */
   start: { params: BenchServerConfig; result: { port: number } };
   bareLoad: { params: BareLoadParams; result: LoadSent };
   phaseStats: { params: Record<string, never>; result: ServerPhaseStats };
@@ -77,14 +89,22 @@ export interface ClientDevice {
 export interface PhaseProgress {
   readonly distinct: number;
   readonly duplicated: number;
+  /** Changes that arrived after a higher seq of the same stream (for the same client). */
+  readonly outOfOrder: number;
   /** Sockets that disconnected since they connected (a valid run has none). */
   readonly disconnects: number;
 }
 
 /** Everything one client process recorded for one phase. */
 export interface TallyReport extends PhaseProgress {
-  /** {@link LatencyRecorder} as compressed base64. */
+  /** Deliveries of phases reported earlier, arrived since the previous report. */
+  readonly lateDeliveries: number;
+  /** `resync_required` events received since the previous report. */
+  readonly resyncs: number;
+  /** Send → receive, a {@link LatencyRecorder} as compressed base64. */
   readonly histogram: string;
+  /** The change's `committedAt` → receive, a {@link LatencyRecorder} as compressed base64. */
+  readonly commitHistogram: string;
   /** µs since the epoch; 0 when nothing arrived. */
   readonly firstReceiveMicros: number;
   readonly lastReceiveMicros: number;
@@ -95,11 +115,23 @@ export interface ClientWorkerCalls {
     params: { url: string; devices: readonly ClientDevice[]; concurrency: number };
     result: { connected: number; failures: readonly string[] };
   };
+  /**
+   * Opens one more socket (`token`'s device) and subscribes it to every stream given,
+   * `concurrency` subscribes in flight at a time; it only holds the streams (tracked by the
+   * gateway), its deliveries are not tallied.
+   */
+  subscribeMany: {
+    params: { url: string; token: string; streams: readonly StreamName[]; concurrency: number };
+    result: { subscribed: number; failures: readonly string[] };
+  };
+  /** Disconnects the socket `subscribeMany` opened for `token`: the gateway releases its streams. */
+  closeHolder: { params: { token: string }; result: Record<string, never> };
   progress: { params: { phase: number }; result: PhaseProgress };
   /** Returns the phase's tally and forgets it. */
   tally: { params: { phase: number }; result: TallyReport };
   /** Event-loop utilisation (0..1) since the previous call. */
   loopUsage: { params: Record<string, never>; result: number };
+  /** Disconnects every socket (not counted as a disconnect); `connect` may follow. */
   close: { params: Record<string, never>; result: Record<string, never> };
 }
 

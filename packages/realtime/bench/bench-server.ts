@@ -1,7 +1,8 @@
 /**
  * The server under test, in a process of its own: the real gateway on a real socket.io server
  * (loopback, port 0). The runner drives it over IPC; bare-emit loads run here too, so they leave
- * from the same process to the same connected sockets as CCS deliveries.
+ * from the same process to the same connected sockets as CCS deliveries. `stop` then `start`
+ * serves again with other relay settings, in the same process.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +13,7 @@ import { startGateway, type Gateway, type GatewayServer } from '../src/gateway.j
 import { runBareLoad } from './bare-emitter.js';
 import type { ServerCalls } from './bench-ipc.js';
 import { serveParentCalls } from './parent-calls.js';
+import { QueryCounter } from './query-counter.js';
 import { RelayProbe } from './relay-probe.js';
 
 interface Running {
@@ -19,11 +21,11 @@ interface Running {
   readonly gateway: Gateway;
   readonly database: DatabaseHandle;
   readonly probe: RelayProbe | undefined;
+  readonly counter: QueryCounter;
 }
 
 let running: Running | undefined;
 let lastLoop = performance.eventLoopUtilization();
-let poolCheckouts = 0;
 
 function requireRunning(): Running {
   if (!running) throw new Error('bench server not started; call start first');
@@ -32,6 +34,7 @@ function requireRunning(): Running {
 
 serveParentCalls<ServerCalls>({
   async start(config) {
+    if (running) throw new Error('bench server already started; call stop first');
     const http = createServer();
     const io: GatewayServer = new Server(http, {
       maxHttpBufferSize: 64 * 1024,
@@ -42,19 +45,18 @@ serveParentCalls<ServerCalls>({
       maxConnections: config.maxConnections,
       applicationName: 'ccs-bench-gateway',
     });
-    database.pool.on('acquire', () => poolCheckouts++);
+    const counter = new QueryCounter(database.pool);
     const probe = config.probeRelay ? new RelayProbe() : undefined;
     const gateway = await startGateway({
       io,
       db: database.db,
-      databaseUrl: config.databaseUrl,
       jwtSecret: config.jwtSecret,
       logger: pino({ level: 'warn' }),
       relay: config.relay,
       ...(probe && { createRelay: probe.factory(config.relay) }),
     });
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    running = { io, gateway, database, probe };
+    running = { io, gateway, database, probe, counter };
     return { port: (http.address() as AddressInfo).port };
   },
 
@@ -64,10 +66,14 @@ serveParentCalls<ServerCalls>({
     const now = performance.eventLoopUtilization();
     const eventLoop = performance.eventLoopUtilization(now, lastLoop).utilization;
     lastLoop = now;
-    const checkouts = poolCheckouts;
-    poolCheckouts = 0;
+    const counts = running?.counter.take() ?? { queries: 0, checkouts: 0 };
     const relay = running?.probe?.take();
-    return { eventLoop, poolCheckouts: checkouts, ...(relay && { relay }) };
+    return {
+      eventLoop,
+      poolCheckouts: counts.checkouts,
+      queries: counts.queries,
+      ...(relay && { relay }),
+    };
   },
 
   async stop() {

@@ -3,12 +3,22 @@ import type { PhaseProgress, TallyReport } from './bench-ipc.js';
 import { LatencyRecorder } from './latency-recorder.js';
 import { decodeBody } from './message-body.js';
 
+/** What one client received of one stream in one phase. */
+interface StreamSeen {
+  readonly seqs: Set<number>;
+  highest: number;
+}
+
 interface PhaseTally {
+  /** Send (INSERT issued, or emit called) → receive. */
   readonly latency: LatencyRecorder;
-  /** Per client: per stream, the seqs it already had. */
-  readonly seen: Map<number, Map<string, Set<number>>>;
+  /** The change's `committedAt` → receive. */
+  readonly commitLatency: LatencyRecorder;
+  /** Per client: per stream, what it already had. */
+  readonly seen: Map<number, Map<string, StreamSeen>>;
   distinct: number;
   duplicated: number;
+  outOfOrder: number;
   firstReceiveMicros: number;
   lastReceiveMicros: number;
 }
@@ -16,35 +26,52 @@ interface PhaseTally {
 /**
  * What the clients of one process received, per load phase (read from the message body, so a
  * delivery that arrives late is still counted in the phase that sent it). A delivery whose
- * (stream, seq) the same client already had is a duplicate and is not counted as received.
+ * (stream, seq) the same client already had is a duplicate and is not counted as received; one
+ * whose seq is below the highest the client had of that stream is out of order (and counted).
+ * One that arrives after its phase was reported is late: counted apart, in the next report.
  */
 export class DeliveryTallies {
   private readonly phases = new Map<number, PhaseTally>();
+  private readonly reported = new Set<number>();
+  private late = 0;
+  private resyncs = 0;
   disconnects = 0;
 
-  /** Counts one `change` received by client `clientIndex` at `receivedAtMicros`. */
+  /** Counts a `resync_required` a client received (the gateway gave up on a stream). */
+  recordResync(): void {
+    this.resyncs++;
+  }
+
+  /** Counts one change received by client `clientIndex` at `receivedAtMicros`. */
   record(clientIndex: number, change: ChangeEvent, receivedAtMicros: number): void {
     if (!isChangeOf(change, 'message')) return;
     const stamp = decodeBody(change.data.body);
     if (!stamp) return;
+    if (this.reported.has(stamp.phase)) {
+      this.late++;
+      return;
+    }
     const tally = this.phase(stamp.phase);
     let streams = tally.seen.get(clientIndex);
     if (!streams) {
       streams = new Map();
       tally.seen.set(clientIndex, streams);
     }
-    let seqs = streams.get(change.stream);
-    if (!seqs) {
-      seqs = new Set();
-      streams.set(change.stream, seqs);
+    let seen = streams.get(change.stream);
+    if (!seen) {
+      seen = { seqs: new Set(), highest: 0 };
+      streams.set(change.stream, seen);
     }
-    if (seqs.has(change.seq)) {
+    if (seen.seqs.has(change.seq)) {
       tally.duplicated++;
       return;
     }
-    seqs.add(change.seq);
+    seen.seqs.add(change.seq);
+    if (change.seq < seen.highest) tally.outOfOrder++;
+    else seen.highest = change.seq;
     tally.distinct++;
     tally.latency.record(receivedAtMicros - stamp.sentAtMicros);
+    tally.commitLatency.record(receivedAtMicros - Date.parse(change.committedAt) * 1000);
     if (tally.firstReceiveMicros === 0) tally.firstReceiveMicros = receivedAtMicros;
     tally.lastReceiveMicros = receivedAtMicros;
   }
@@ -54,19 +81,29 @@ export class DeliveryTallies {
     return {
       distinct: tally?.distinct ?? 0,
       duplicated: tally?.duplicated ?? 0,
+      outOfOrder: tally?.outOfOrder ?? 0,
       disconnects: this.disconnects,
     };
   }
 
-  /** The phase's report; the phase is forgotten (its seen-sets are the bulk of the memory). */
+  /**
+   * The phase's report; the phase is forgotten (its seen-sets are the bulk of the memory). Late
+   * deliveries and resyncs count since the previous report.
+   */
   report(phase: number): TallyReport {
     const tally = this.phase(phase);
+    const progress = this.progress(phase);
     this.phases.delete(phase);
+    this.reported.add(phase);
+    const { late, resyncs } = this;
+    this.late = 0;
+    this.resyncs = 0;
     return {
-      ...this.progress(phase),
-      distinct: tally.distinct,
-      duplicated: tally.duplicated,
+      ...progress,
+      lateDeliveries: late,
+      resyncs,
       histogram: tally.latency.encode(),
+      commitHistogram: tally.commitLatency.encode(),
       firstReceiveMicros: tally.firstReceiveMicros,
       lastReceiveMicros: tally.lastReceiveMicros,
     };
@@ -77,9 +114,11 @@ export class DeliveryTallies {
     if (!tally) {
       tally = {
         latency: LatencyRecorder.empty(),
+        commitLatency: LatencyRecorder.empty(),
         seen: new Map(),
         distinct: 0,
         duplicated: 0,
+        outOfOrder: 0,
         firstReceiveMicros: 0,
         lastReceiveMicros: 0,
       };

@@ -36,11 +36,28 @@ export interface BenchRig {
   readonly log: (line: string) => void;
 }
 
-/** One measured load, as the report shows it (the first six fields are the required ones). */
+/**
+ * One measured load, as the report shows it. Latency (`p50Ms` …) runs from the send (INSERT
+ * issued, emit called) to the receipt.
+ */
 export interface PhaseResult extends LatencySummary {
   readonly deliveriesPerSec: number;
   readonly lost: number;
   readonly duplicated: number;
+  /** Deliveries whose seq was below one the same client already had of that stream. */
+  readonly outOfOrder: number;
+  /**
+   * `resync_required` events the clients received during the phase: the gateway gave up on a
+   * stream (a gap, a slow consumer), which the bench never expects.
+   */
+  readonly resyncs: number;
+  /**
+   * Deliveries of earlier phases that arrived after their phase was reported: counted as lost
+   * there, so a loss matched by late deliveries here was a stall longer than the drain waits.
+   */
+  readonly lateDeliveries: number;
+  /** The change's `committedAt` → receipt (bare: the emit time → receipt). */
+  readonly commitToReceive: LatencySummary;
   readonly offeredWritesPerSec: number;
   /** Writes (CCS: committed INSERT rows; bare: emits) per second actually achieved. */
   readonly writesPerSec: number;
@@ -58,12 +75,11 @@ export interface PhaseResult extends LatencySummary {
   readonly cpuCores: CpuUsage;
   /** Event-loop utilisation (0..1) while the load ran. */
   readonly eventLoop: { readonly server: number; readonly clients: readonly number[] };
-  /** Gateway pg pool checkouts per second (about its queries per second) while the load ran. */
+  /** Queries the gateway ran per second while the load ran. */
   readonly gatewayQueriesPerSec: number;
   /**
    * CCS only: what the bench database's active backends were doing while the load ran (share of
-   * samples per wait event; `Lock:object` is the cluster-wide lock NOTIFY takes at commit), and
-   * how many were active on average.
+   * samples per wait event, `CPU` when not waiting), and how many were active on average.
    */
   readonly postgresWaits?: { readonly meanActive: number; readonly shares: WaitEventShares };
   /** CCS only: INSERT issued → commit acknowledged, as the writer saw it. */
@@ -73,6 +89,14 @@ export interface PhaseResult extends LatencySummary {
     readonly issueToBroadcast: LatencySummary;
     readonly changesPerBroadcast: number;
   };
+}
+
+/** What the gateway did to the database while nothing was written. */
+export interface IdleCost {
+  readonly seconds: number;
+  readonly queriesPerSec: number;
+  /** Pool checkouts per second. */
+  readonly checkoutsPerSec: number;
 }
 
 const round = (value: number, digits = 0): number => {
@@ -103,12 +127,22 @@ export class LoadPhaseRunner {
     this.retriesLeft = rig.busyRetry.retries;
   }
 
-  /** Runs a phase, again when something else on the machine disturbed it (see `busyRetry`). */
-  async run(mode: LoadMode, writesPerSec: number, durationMs: number): Promise<PhaseResult> {
+  /**
+   * Runs a phase, again when something else on the machine disturbed it (see `busyRetry`),
+   * unless `retryWhenBusy` is false (a warm-up).
+   */
+  async run(
+    mode: LoadMode,
+    writesPerSec: number,
+    durationMs: number,
+    { retryWhenBusy = true }: { readonly retryWhenBusy?: boolean } = {},
+  ): Promise<PhaseResult> {
     for (let attempt = 1; ; attempt++) {
       const result = await this.runOnce(mode, writesPerSec, durationMs, attempt);
       const other = result.cpuCores['other'] ?? 0;
-      if (other <= this.rig.busyRetry.maxOtherCores || this.retriesLeft <= 0) return result;
+      if (!retryWhenBusy || other <= this.rig.busyRetry.maxOtherCores || this.retriesLeft <= 0) {
+        return result;
+      }
       this.retriesLeft--;
       this.rig.log(`${mode} at ${writesPerSec} writes/s disturbed (${other} other cores); again`);
     }
@@ -159,14 +193,22 @@ export class LoadPhaseRunner {
 
     const reports = await Promise.all(rig.clients.map((client) => client.call('tally', { phase })));
     const latency = LatencyRecorder.empty();
+    const commitLatency = LatencyRecorder.empty();
     let received = 0;
     let duplicated = 0;
+    let outOfOrder = 0;
+    let resyncs = 0;
+    let lateDeliveries = 0;
     let disconnects = 0;
     let lastReceiveMicros = writesEndMicros;
     for (const report of reports) {
       latency.add(LatencyRecorder.decode(report.histogram));
+      commitLatency.add(LatencyRecorder.decode(report.commitHistogram));
       received += report.distinct;
       duplicated += report.duplicated;
+      outOfOrder += report.outOfOrder;
+      resyncs += report.resyncs;
+      lateDeliveries += report.lateDeliveries;
       disconnects += report.disconnects;
       lastReceiveMicros = Math.max(lastReceiveMicros, report.lastReceiveMicros);
     }
@@ -176,6 +218,10 @@ export class LoadPhaseRunner {
       deliveriesPerSec: round(received / durationSec),
       lost: expected - received,
       duplicated,
+      outOfOrder,
+      resyncs,
+      lateDeliveries,
+      commitToReceive: commitLatency.summary(),
       offeredWritesPerSec: round(writesPerSec),
       writesPerSec: round(written / (sent.elapsedMs / 1000)),
       expectedDeliveries: expected,
@@ -190,12 +236,29 @@ export class LoadPhaseRunner {
         server: round(serverStats.eventLoop, 2),
         clients: clientLoops.map((usage) => round(usage, 2)),
       },
-      gatewayQueriesPerSec: round(serverStats.poolCheckouts / loadSec),
+      gatewayQueriesPerSec: round(serverStats.queries / loadSec),
       ...(mode === 'ccs' && {
         postgresWaits: { meanActive: rig.waits.meanActive, shares: waitShares },
       }),
       ...(sent.commit && { commit: sent.commit }),
       ...relaySummary(serverStats),
+    };
+  }
+
+  /**
+   * An idle window: no writes, every client still subscribed. What the gateway queries then is
+   * the cost of waiting for changes.
+   */
+  async idle(durationMs: number): Promise<IdleCost> {
+    await this.rig.server.call('phaseStats', {});
+    const start = performance.now();
+    await sleep(durationMs);
+    const stats = await this.rig.server.call('phaseStats', {});
+    const seconds = (performance.now() - start) / 1000;
+    return {
+      seconds: round(seconds, 2),
+      queriesPerSec: round(stats.queries / seconds, 1),
+      checkoutsPerSec: round(stats.poolCheckouts / seconds, 1),
     };
   }
 

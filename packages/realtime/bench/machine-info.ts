@@ -11,6 +11,8 @@ export interface MachineInfo {
   readonly node: string;
   readonly postgres: string;
   readonly synchronousCommit: string;
+  /** `on`: a change's `committedAt` is its commit time; else its write time. */
+  readonly trackCommitTimestamp: string;
   /** Cores busy on the machine just before the run: well above 0 means something else was. */
   readonly busyCoresBeforeStart: number;
   readonly loadAverageAtStart: number;
@@ -57,6 +59,7 @@ export async function describeMachine(
     node: process.version,
     postgres: await setting('server_version'),
     synchronousCommit: await setting('synchronous_commit'),
+    trackCommitTimestamp: await setting('track_commit_timestamp'),
     busyCoresBeforeStart: Math.round(before.busyCores * 100) / 100,
     loadAverageAtStart: Math.round(before.loadAverage * 100) / 100,
   };

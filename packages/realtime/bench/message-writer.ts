@@ -8,26 +8,35 @@ import { runPacedLoop } from './paced-loop.js';
 import { StreamRotation } from './stream-rotation.js';
 
 /**
- * Inserts the rows of one conversation due in one tick, as one statement (one transaction);
- * the capture trigger turns each row into its own change.
- *   $1 conversation_id  $2 author_id  $3 device_id  $4 client ids (text[])  $5 bodies (text[])
+ * One message, as a device sends it: a single-row INSERT in its own transaction (autocommit);
+ * the capture trigger turns it into one change. Prepared once per connection (named).
+ *   $1 conversation_id  $2 author_id  $3 device_id  $4 client_id  $5 body
  */
-const INSERT_MESSAGES = `INSERT INTO messages (conversation_id, author_id, device_id, client_id, body)
-SELECT $1::uuid, $2::uuid, $3::uuid, c, b FROM unnest($4::text[], $5::text[]) AS t(c, b)`;
+const INSERT_MESSAGE = `INSERT INTO messages (conversation_id, author_id, device_id, client_id, body)
+VALUES ($1, $2, $3, $4, $5)`;
 
 /** Options of {@link MessageWriter.run}. */
 export interface WriteLoad {
   readonly phase: number;
   readonly writesPerSec: number;
   readonly durationMs: number;
-  /** How often due rows are issued; rows of one conversation due in one tick share a statement. */
+  /** How often the schedule wakes up to issue the messages due (each one its own INSERT). */
   readonly tickMs: number;
 }
 
+/** What {@link MessageWriter.runFlatOut} achieved. */
+export interface FlatOutResult {
+  readonly committed: number;
+  readonly elapsedMs: number;
+  readonly errors: number;
+}
+
 /**
- * The CCS side of the load: writes messages straight into PostgreSQL (as any writer would;
- * capture is done by the trigger), round-robin over the conversations, at a fixed rate. Each
- * body carries the time its INSERT was issued, which is where CCS latency starts.
+ * The CCS side of the load: writes messages straight into PostgreSQL with plain SQL (as any
+ * writer would; capture is done by the trigger), round-robin over the conversations. Each body
+ * carries the time its INSERT was issued, which is where CCS latency starts. The INSERTs of a
+ * tick are all issued at once and queue on the pool, so its connections work in parallel and
+ * nothing waits for one row before issuing the next.
  */
 export class MessageWriter {
   private written = 0;
@@ -39,8 +48,8 @@ export class MessageWriter {
   ) {}
 
   /**
-   * Writes for `durationMs` and resolves once every INSERT has committed or failed; `elapsedMs`
-   * runs to the last commit.
+   * Open loop: writes at `writesPerSec` for `durationMs` and resolves once every INSERT has
+   * committed or failed; `elapsedMs` runs to the last commit.
    */
   async run(load: WriteLoad): Promise<LoadSent> {
     const rotation = new StreamRotation(this.conversations);
@@ -56,34 +65,23 @@ export class MessageWriter {
       tickMs: load.tickMs,
       issue: (count) => {
         for (const [conversation, rows] of rotation.take(count)) {
-          const sentAtMicros = nowMicros();
-          const body = encodeBody({ phase: load.phase, sentAtMicros }, this.bodyBytes);
-          const clientIds = Array.from({ length: rows }, () => `bench-${++this.written}`);
-          const write = this.pool
-            .query({
-              name: 'bench-insert-messages',
-              text: INSERT_MESSAGES,
-              values: [
-                conversation.id,
-                conversation.authorId,
-                conversation.deviceId,
-                clientIds,
-                clientIds.map(() => body),
-              ],
-            })
-            .then(
-              () => {
-                commit.record(nowMicros() - sentAtMicros);
-                sentPerStream[conversation.stream] =
-                  (sentPerStream[conversation.stream] ?? 0) + rows;
-              },
-              (error: unknown) => {
-                errors += rows;
-                firstError ??= error;
-              },
-            )
-            .finally(() => inFlight.delete(write));
-          inFlight.add(write);
+          for (let row = 0; row < rows; row++) {
+            const sentAtMicros = nowMicros();
+            const write = this.insert(conversation, load.phase, sentAtMicros)
+              .then(
+                () => {
+                  commit.record(nowMicros() - sentAtMicros);
+                  sentPerStream[conversation.stream] =
+                    (sentPerStream[conversation.stream] ?? 0) + 1;
+                },
+                (error: unknown) => {
+                  errors++;
+                  firstError ??= error;
+                },
+              )
+              .finally(() => inFlight.delete(write));
+            inFlight.add(write);
+          }
         }
       },
     });
@@ -95,5 +93,54 @@ export class MessageWriter {
       errors,
       commit: commit.summary(),
     };
+  }
+
+  /**
+   * Closed loop: every connection of the pool INSERTs back to back for `durationMs` (one lane
+   * per connection, the next INSERT issued when the previous one committed).
+   */
+  async runFlatOut(options: {
+    readonly phase: number;
+    readonly durationMs: number;
+    readonly connections: number;
+  }): Promise<FlatOutResult> {
+    const rotation = new StreamRotation(this.conversations);
+    let committed = 0;
+    let errors = 0;
+    let firstError: unknown;
+    const start = performance.now();
+    const deadline = start + options.durationMs;
+    const lane = async (): Promise<void> => {
+      while (performance.now() < deadline) {
+        try {
+          await this.insert(rotation.next(), options.phase, nowMicros());
+          committed++;
+        } catch (error) {
+          errors++;
+          firstError ??= error;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: options.connections }, lane));
+    if (firstError) console.error('bench writer: INSERT failed:', firstError);
+    return { committed, elapsedMs: performance.now() - start, errors };
+  }
+
+  private insert(
+    conversation: BenchConversation,
+    phase: number,
+    sentAtMicros: number,
+  ): Promise<unknown> {
+    return this.pool.query({
+      name: 'bench-insert-message',
+      text: INSERT_MESSAGE,
+      values: [
+        conversation.id,
+        conversation.authorId,
+        conversation.deviceId,
+        `bench-${++this.written}`,
+        encodeBody({ phase, sentAtMicros }, this.bodyBytes),
+      ],
+    });
   }
 }

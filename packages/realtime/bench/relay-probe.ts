@@ -2,15 +2,15 @@ import { isChangeOf } from '@ccs/protocol';
 import { ChangeRelay } from '../src/change-relay.js';
 import type { RelayDeps } from '../src/gateway.js';
 import type { StreamRelay } from '../src/stream-relay.js';
-import type { ServerPhaseStats } from './bench-ipc.js';
+import type { RelayTuning, ServerPhaseStats } from './bench-ipc.js';
 import { LatencyRecorder } from './latency-recorder.js';
 import { decodeBody, nowMicros } from './message-body.js';
 
 /**
  * Diagnostics only (`--probe-relay`): the gateway's own {@link ChangeRelay}, built through
  * `createRelay` with its broadcast wrapped, to split CCS latency into "INSERT issued → relay
- * broadcasts" (database, NOTIFY, relay reads) and what follows (socket.io to the clients). It
- * also counts broadcasts, which shows how well the relay batches.
+ * broadcasts" (commit, the relay's tail read) and what follows (socket.io to the clients). It
+ * also counts broadcasts, which shows how many changes one read hands a room.
  */
 export class RelayProbe {
   private latency = LatencyRecorder.empty();
@@ -18,11 +18,14 @@ export class RelayProbe {
   private changes = 0;
 
   /** A `createRelay` for `startGateway`, with the relay options the bench was given. */
-  factory(options: { readonly pollIntervalMs?: number; readonly batchSize?: number }) {
+  factory(options: RelayTuning) {
+    // Framing (`coalesce`) is the gateway's: it lives in the broadcast this wraps.
+    const { busyTickMs, idleTickMs, batchSize } = options;
+    const tuning = { busyTickMs, idleTickMs, batchSize };
     return (deps: RelayDeps): StreamRelay =>
       new ChangeRelay({
         ...deps,
-        ...options,
+        ...tuning,
         broadcast: (stream, changes) => {
           const now = nowMicros();
           this.broadcasts++;
