@@ -16,9 +16,9 @@ export type ChangeLogRow = {
   readonly kind: string;
   /** The row as `to_jsonb` wrote it: snake_case keys. */
   readonly payload: Readonly<Record<string, unknown>>;
-  /** ISO 8601 (`ccs_wire_time`), as the wire carries it. */
-  readonly written_at: string;
-  readonly committed_at: string;
+  /** Milliseconds since the epoch (`ccs_committed_changes`, `ccs_stream_changes`). */
+  readonly written_ms: number;
+  readonly committed_ms: number;
 };
 
 const camelKeys = new Map<string, string>();
@@ -68,7 +68,7 @@ export function toChangeEvent(row: ChangeLogRow): ChangeEvent {
     seq: Number(row.seq),
     kind,
     data: toWireData(row.payload),
-    committedAt: row.committed_at,
-    writtenAt: row.written_at,
+    committedAt: new Date(row.committed_ms).toISOString(),
+    writtenAt: new Date(row.written_ms).toISOString(),
   } as ChangeEvent;
 }

@@ -1,5 +1,4 @@
 import type { ChangeEvent } from '@ccs/protocol';
-import { sql } from 'drizzle-orm';
 import { toChangeEvent, type ChangeLogRow } from './change-event-mapper.js';
 import type { Database } from './database.js';
 
@@ -73,13 +72,19 @@ export class ChangeTail {
   async read(): Promise<ChangeTailRead> {
     const position = this.position;
     const limit = position ? this.batchSize : 0;
-    const result = await this.db.execute<TailRow>(
-      sql`SELECT * FROM ccs_committed_changes(
-        ${xidArray(position?.pending ?? [])}::xid8[], ${String(position?.frontier ?? 0n)}::xid8,
-        ${position?.resume ? String(position.resume.xid) : null}::xid8,
-        ${position?.resume?.stream ?? null}::text, ${position?.resume?.seq ?? null}::bigint,
-        ${limit}::integer)`,
-    );
+    // A named statement: parsed once per connection, and the function keeps its plan.
+    const result = await this.db.$client.query<TailRow>({
+      name: 'ccs-committed-changes',
+      text: 'SELECT * FROM ccs_committed_changes($1, $2, $3, $4, $5, $6)',
+      values: [
+        xidArray(position?.pending ?? []),
+        String(position?.frontier ?? 0n),
+        position?.resume ? String(position.resume.xid) : null,
+        position?.resume?.stream ?? null,
+        position?.resume?.seq ?? null,
+        limit,
+      ],
+    });
     const rows = result.rows.filter((row): row is TailRow & ChangeLogRow => row.xid !== null);
     const snapshot = parseSnapshot(result.rows[0]!.snapshot);
     const more = limit > 0 && rows.length === limit;

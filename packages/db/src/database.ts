@@ -2,8 +2,11 @@ import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import * as schema from './schema/index.js';
 
-/** The drizzle database over a `pg` pool, typed by the CCS schema. */
-export type Database = NodePgDatabase<typeof schema>;
+/**
+ * The drizzle database over a `pg` pool, typed by the CCS schema; `$client` is the pool, for the
+ * hot queries that run as named (prepared) statements.
+ */
+export type Database = NodePgDatabase<typeof schema> & { readonly $client: pg.Pool };
 
 /** Options of {@link createDatabase}. */
 export interface DatabaseOptions {

@@ -19,6 +19,9 @@ import type {
 } from './stream-relay.js';
 import { TailTicker } from './tail-ticker.js';
 
+/** Reads stay `busyTickMs` apart for this long after the last change found. */
+const FLOW_WINDOW_MS = 1000;
+
 /** Options of {@link ChangeRelay}. */
 export interface ChangeRelayOptions {
   readonly db: Database;
@@ -88,6 +91,7 @@ export class ChangeRelay implements StreamRelay {
     this.ticker = new TailTicker({
       busyTickMs: options.busyTickMs ?? 2,
       idleTickMs: options.idleTickMs ?? 50,
+      flowWindowMs: FLOW_WINDOW_MS,
       read: () => this.reads.run(() => this.readTail()),
       onError: (error) => this.logger.warn({ err: error }, 'change relay read failed; will retry'),
     });

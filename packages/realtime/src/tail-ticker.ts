@@ -1,9 +1,11 @@
 /** Options of {@link TailTicker}. */
 export interface TailTickerOptions {
-  /** Pause after a read that found changes. */
+  /** Pause between reads while changes flow. */
   readonly busyTickMs: number;
-  /** Longest pause: after each empty read the pause doubles, up to this. */
+  /** Longest pause: once changes stop, the pause doubles after each empty read, up to this. */
   readonly idleTickMs: number;
+  /** Changes flow while the last one was found less than this long ago. */
+  readonly flowWindowMs: number;
   /** One read; `more` means a full batch (read again at once). */
   readonly read: () => Promise<{ readonly changes: number; readonly more: boolean }>;
   readonly onError: (error: unknown) => void;
@@ -11,8 +13,9 @@ export interface TailTickerOptions {
 
 /**
  * Paces the reads of a tail: back to back while a batch comes back full, `busyTickMs` apart
- * while changes flow, then slower after each empty read, up to `idleTickMs`. `wake()` brings
- * the next read forward (a write was just committed somewhere).
+ * while changes flow (one was found within `flowWindowMs`, so an empty read between two writes
+ * does not slow the next one down), then slower after each empty read, up to `idleTickMs`.
+ * `wake()` brings the next read forward (a write was just committed somewhere).
  */
 export class TailTicker {
   private timer: NodeJS.Timeout | undefined;
@@ -20,6 +23,7 @@ export class TailTicker {
   private reading: Promise<void> | undefined;
   private wokenWhileReading = false;
   private running = false;
+  private lastChangeAt = -Infinity;
 
   constructor(private readonly options: TailTickerOptions) {
     this.pauseMs = options.idleTickMs;
@@ -56,8 +60,13 @@ export class TailTicker {
     let next: number;
     try {
       const { changes, more } = await this.options.read();
-      const { busyTickMs, idleTickMs } = this.options;
-      this.pauseMs = changes > 0 ? busyTickMs : Math.min(idleTickMs, this.pauseMs * 2);
+      const { busyTickMs, idleTickMs, flowWindowMs } = this.options;
+      const now = performance.now();
+      if (changes > 0) this.lastChangeAt = now;
+      this.pauseMs =
+        now - this.lastChangeAt < flowWindowMs
+          ? busyTickMs
+          : Math.min(idleTickMs, Math.max(busyTickMs, this.pauseMs * 2));
       next = more || this.wokenWhileReading ? 0 : this.pauseMs;
     } catch (error) {
       this.options.onError(error);

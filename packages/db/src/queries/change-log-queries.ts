@@ -10,12 +10,11 @@ export async function readChanges(
   afterSeq: number,
   limit: number,
 ): Promise<ChangeEvent[]> {
-  const result = await db.execute<ChangeLogRow>(
-    sql`SELECT stream, seq, kind, payload, ccs_wire_time(written_at) AS written_at,
-          ccs_wire_time(ccs_commit_time(xid, written_at)) AS committed_at
-        FROM change_log WHERE stream = ${stream} AND seq > ${afterSeq}
-        ORDER BY seq LIMIT ${limit}`,
-  );
+  const result = await db.$client.query<ChangeLogRow>({
+    name: 'ccs-stream-changes',
+    text: 'SELECT * FROM ccs_stream_changes($1, $2, $3)',
+    values: [stream, afterSeq, limit],
+  });
   return result.rows.map(toChangeEvent);
 }
 
