@@ -2,8 +2,8 @@ import type pg from 'pg';
 import type { MessageWriter } from './message-writer.js';
 import { repeatSpread, type RepeatSpread } from './repeat-spread.js';
 
-/** The capture trigger of `messages` (see @ccs/db's capture migration). */
-const CAPTURE_TRIGGER = 'messages_capture';
+/** Every user trigger of `messages`: its capture triggers (see @ccs/db's capture migrations). */
+const CAPTURE_TRIGGER = 'USER';
 
 /** What {@link measureWriteCeiling} reports: single-row message INSERTs committed per second. */
 export interface WriteCeiling {

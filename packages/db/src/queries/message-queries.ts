@@ -1,5 +1,5 @@
 import { streamName, type StreamName } from '@ccs/protocol';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, desc, eq } from 'drizzle-orm';
 import type { Database } from '../database.js';
 import { DbError } from '../db-error.js';
 import { changeLog, messages, streamHeads } from '../schema/index.js';
@@ -53,14 +53,26 @@ export async function insertMessage(
     });
   if (inserted) return inserted;
 
-  const [existing] = await db
-    .select({ message: messages, seq: changeLog.seq })
+  const [message] = await db
+    .select()
     .from(messages)
-    .leftJoin(
-      changeLog,
-      and(eq(changeLog.entityId, messages.id), eq(changeLog.kind, sql`'message.created'`)),
-    )
     .where(and(eq(messages.deviceId, input.deviceId), eq(messages.clientId, input.clientId)));
+  // Its change, newest first along the stream's primary key: a retry follows its send closely.
+  const [change] = message
+    ? await db
+        .select({ seq: changeLog.seq })
+        .from(changeLog)
+        .where(
+          and(
+            eq(changeLog.stream, streamName('conversation', message.conversationId)),
+            eq(changeLog.entityId, message.id),
+            eq(changeLog.kind, 'message.created'),
+          ),
+        )
+        .orderBy(desc(changeLog.seq))
+        .limit(1)
+    : [];
+  const existing = message && { message, seq: change?.seq ?? null };
   if (!existing) {
     throw new DbError(
       'conflict',
