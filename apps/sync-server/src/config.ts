@@ -13,6 +13,7 @@ const envSchema = z
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),
+    CCS_RELAY_BUSY_MS: z.coerce.number().int().min(0).max(1000).default(1),
     CCS_RELAY_IDLE_MS: z.coerce.number().int().min(1).max(60_000).default(50),
     CCS_RETENTION_HOURS: z.coerce.number().min(0).default(168),
     CCS_RETENTION_EVERY_MINUTES: z.coerce.number().positive().default(10),
@@ -36,6 +37,8 @@ export interface SyncServerConfig {
   readonly redisUrl: string;
   readonly jwtSecret: string;
   readonly logLevel: string;
+  /** Pause between the relay's reads of change_log while changes flow. */
+  readonly relayBusyMs: number;
   /** Longest pause between the relay's reads of change_log when nothing changes. */
   readonly relayIdleMs: number;
   /** Prefix of every Redis key and channel this service uses (adapter, later presence, jobs). */
@@ -69,6 +72,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SyncServerConf
     redisUrl: value.REDIS_URL,
     jwtSecret: value.CCS_JWT_SECRET,
     logLevel: value.LOG_LEVEL,
+    relayBusyMs: value.CCS_RELAY_BUSY_MS,
     relayIdleMs: value.CCS_RELAY_IDLE_MS,
     redisPrefix: value.CCS_REDIS_PREFIX,
     retentionHours: value.CCS_RETENTION_HOURS,

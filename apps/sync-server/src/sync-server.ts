@@ -117,7 +117,7 @@ export async function startSyncServer(
     jwtSecret: config.jwtSecret,
     logger: logger.child({ component: 'gateway' }),
     metrics,
-    relay: { idleTickMs: config.relayIdleMs },
+    relay: { busyTickMs: config.relayBusyMs, idleTickMs: config.relayIdleMs },
     wakeSignal,
   });
   const retention =

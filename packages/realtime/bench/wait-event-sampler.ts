@@ -26,7 +26,7 @@ export class WaitEventSampler {
     private readonly intervalMs: number,
   ) {}
 
-  static async connect(url: string, intervalMs = 20): Promise<WaitEventSampler> {
+  static async connect(url: string, intervalMs = 100): Promise<WaitEventSampler> {
     const client = new pg.Client({ connectionString: url, application_name: 'ccs-bench-sampler' });
     await client.connect();
     const sampler = new WaitEventSampler(client, intervalMs);

@@ -19,6 +19,12 @@ import type {
 } from './stream-relay.js';
 import { TailTicker } from './tail-ticker.js';
 
+/**
+ * While changes flow, a change waits for the next read at most this long. Each read costs the
+ * database about 0.1 ms; several gateways (each reads every change) may want more.
+ */
+const DEFAULT_BUSY_TICK_MS = 1;
+
 /** Reads stay `busyTickMs` apart for this long after the last change found. */
 const FLOW_WINDOW_MS = 1000;
 
@@ -29,7 +35,7 @@ export interface ChangeRelayOptions {
   readonly broadcast: BroadcastChanges;
   /** Tells a stream's local subscribers to resync (the log lost changes they needed). */
   readonly resync: RequestResync;
-  /** Pause between reads while changes flow. @default 2 */
+  /** Pause between reads while changes flow. @default 1 */
   readonly busyTickMs?: number;
   /** Longest pause between reads when nothing changes (the idle cost is 1000/idleTickMs reads/s). @default 50 */
   readonly idleTickMs?: number;
@@ -89,7 +95,7 @@ export class ChangeRelay implements StreamRelay {
     this.logger = options.logger ?? pino({ level: 'silent' });
     this.tail = new ChangeTail(options.db, { batchSize: this.batchSize });
     this.ticker = new TailTicker({
-      busyTickMs: options.busyTickMs ?? 2,
+      busyTickMs: options.busyTickMs ?? DEFAULT_BUSY_TICK_MS,
       idleTickMs: options.idleTickMs ?? 50,
       flowWindowMs: FLOW_WINDOW_MS,
       read: () => this.reads.run(() => this.readTail()),
@@ -97,6 +103,10 @@ export class ChangeRelay implements StreamRelay {
     });
   }
 
+  /**
+   * Starts reading. The tail's first read (which takes its position) is queued before any
+   * stream's cursor is read, so every change after a cursor is one the tail will deliver.
+   */
   start(): void {
     this.ticker.start();
   }

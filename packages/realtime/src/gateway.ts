@@ -84,7 +84,7 @@ export interface GatewayOptions {
 
 /** Tuning of the gateway's relay. */
 export interface GatewayRelayOptions {
-  /** Pause between reads of change_log while changes flow. @default 2 */
+  /** Pause between reads of change_log while changes flow. @default 1 */
   readonly busyTickMs?: number;
   /** Longest pause between reads when nothing changes. @default 50 */
   readonly idleTickMs?: number;

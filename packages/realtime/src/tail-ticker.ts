@@ -29,9 +29,10 @@ export class TailTicker {
     this.pauseMs = options.idleTickMs;
   }
 
+  /** Starts reading; the first read is queued before `start` returns. */
   start(): void {
     this.running = true;
-    this.schedule(0);
+    this.readNow();
   }
 
   async stop(): Promise<void> {
@@ -51,8 +52,12 @@ export class TailTicker {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.reading = this.tick().finally(() => (this.reading = undefined));
+      this.readNow();
     }, delayMs);
+  }
+
+  private readNow(): void {
+    this.reading = this.tick().finally(() => (this.reading = undefined));
   }
 
   private async tick(): Promise<void> {
