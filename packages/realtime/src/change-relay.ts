@@ -208,6 +208,8 @@ export class ChangeRelay implements StreamRelay {
           if ('position' in outcome) {
             state.cursor = outcome.position.head;
             resolve();
+            // Every subscriber may have left while the cursor was read.
+            this.forgetIfUnused(stream, state);
           } else {
             if (this.streams.get(stream) === state) this.streams.delete(stream);
             reject(outcome.error);
@@ -255,8 +257,14 @@ export class ChangeRelay implements StreamRelay {
     });
   }
 
+  /** Forgets a stream nobody follows any more; one still reading its cursor is kept until then. */
   private forgetIfUnused(stream: StreamName, state: TrackedStream): void {
-    if (state.subscribers === 0 && state.joiners.size === 0 && this.streams.get(stream) === state) {
+    if (
+      state.cursor !== undefined &&
+      state.subscribers === 0 &&
+      state.joiners.size === 0 &&
+      this.streams.get(stream) === state
+    ) {
       this.streams.delete(stream);
     }
   }

@@ -48,4 +48,34 @@ describe('ChangeRelay', () => {
       await relay.stop();
     }
   });
+
+  test('settles a subscription released before its stream was read, and serves the next one', async ({
+    database,
+  }) => {
+    const scenario = await seedConversationScenario(database.db, {
+      jwtSecret,
+      devicesPerUser: [1],
+    });
+    const relay = new ChangeRelay({
+      db: database.db,
+      broadcast: () => undefined,
+      resync: () => undefined,
+    });
+    relay.start();
+    try {
+      const stream = scenario.stream as StreamName;
+      const noop = (): void => undefined;
+      const first = relay.attach(stream, undefined, noop, noop);
+      first.subscription.release(); // gone before the relay read where the stream stands
+      const second = relay.attach(stream, undefined, noop, noop);
+      const [left, staying] = await Promise.all([first.result, second.result]);
+      expect(left).toMatchObject({ ok: true });
+      expect(staying).toEqual({ ok: true, head: left.head });
+      expect(relay.trackedStreams).toEqual([stream]);
+      second.subscription.release();
+      expect(relay.trackedStreams).toEqual([]);
+    } finally {
+      await relay.stop();
+    }
+  });
 });
