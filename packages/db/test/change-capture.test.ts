@@ -1,3 +1,4 @@
+import type { PoolClient } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { streamName, type ChangeEvent } from '@ccs/protocol';
 import { ChangeTail } from '../src/change-tail.js';
@@ -28,6 +29,32 @@ async function newConversation(): Promise<string> {
   return conversation.id;
 }
 
+const INSERT_MESSAGE = `INSERT INTO messages (conversation_id, author_id, device_id, client_id, body)
+  VALUES ($1, $2, $3, $4, 'x')`;
+
+/** Writes one message in its own transaction with plain SQL, as psql would; resolves after commit. */
+async function writeMessage(conversationId: string, clientId: string): Promise<void> {
+  await database.pool.query(INSERT_MESSAGE, [conversationId, authorId, deviceId, clientId]);
+}
+
+/** Inserts a message in a transaction, runs `meanwhile` while it is open, then ends it with `end`. */
+async function messageInTransaction(
+  conversationId: string,
+  clientId: string,
+  meanwhile: (client: PoolClient) => Promise<void>,
+  end: 'COMMIT' | 'ROLLBACK' = 'COMMIT',
+): Promise<void> {
+  const client = await database.pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(INSERT_MESSAGE, [conversationId, authorId, deviceId, clientId]);
+    await meanwhile(client);
+    await client.query(end);
+  } finally {
+    client.release();
+  }
+}
+
 /** The stream's head before any message: the conversation and its member were captured too. */
 const CREATED_HEAD = 2;
 
@@ -44,17 +71,13 @@ async function messageChanges(conversationId: string) {
 describe('change capture', () => {
   it('appends a change for a message inserted with plain SQL, as psql would', async () => {
     const conversationId = await newConversation();
-    await database.pool.query(
-      `INSERT INTO messages (conversation_id, author_id, device_id, client_id, body)
-       VALUES ($1, $2, $3, 'raw-1', 'from psql')`,
-      [conversationId, authorId, deviceId],
-    );
+    await writeMessage(conversationId, 'raw-1');
     const changes = await messageChanges(conversationId);
     expect(changes).toHaveLength(1);
     expect(changes[0]).toMatchObject({
       seq: CREATED_HEAD + 1,
       kind: 'message.created',
-      data: { conversationId, body: 'from psql', clientId: 'raw-1', deviceId, authorId },
+      data: { conversationId, body: 'x', clientId: 'raw-1', deviceId, authorId },
     });
   });
 
@@ -81,18 +104,7 @@ describe('change capture', () => {
 
   it('writes nothing for a rolled-back insert', async () => {
     const conversationId = await newConversation();
-    const client = await database.pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query(
-        `INSERT INTO messages (conversation_id, author_id, device_id, client_id, body)
-         VALUES ($1, $2, $3, 'rb', 'never')`,
-        [conversationId, authorId, deviceId],
-      );
-      await client.query('ROLLBACK');
-    } finally {
-      client.release();
-    }
+    await messageInTransaction(conversationId, 'rb', async () => undefined, 'ROLLBACK');
     const stream = streamName('conversation', conversationId);
     expect(await messageChanges(conversationId)).toEqual([]);
     expect((await readStreamPosition(database.db, stream)).head).toBe(CREATED_HEAD);
@@ -195,15 +207,6 @@ describe('insertMessage errors', () => {
   });
 });
 
-/** Writes one message in its own transaction with plain SQL; resolves after commit. */
-async function writeMessage(conversationId: string, clientId: string): Promise<void> {
-  await database.pool.query(
-    `INSERT INTO messages (conversation_id, author_id, device_id, client_id, body)
-     VALUES ($1, $2, $3, $4, 'x')`,
-    [conversationId, authorId, deviceId, clientId],
-  );
-}
-
 /** Reads the tail until a read comes back with nothing; returns every change read. */
 async function readAll(tail: ChangeTail): Promise<ChangeEvent[]> {
   const changes: ChangeEvent[] = [];
@@ -233,21 +236,11 @@ describe('ChangeTail', () => {
     const [early, late] = [await newConversation(), await newConversation()];
     const tail = new ChangeTail(database.db);
     await tail.read();
-    const slow = await database.pool.connect();
-    try {
-      await slow.query('BEGIN');
-      await slow.query(
-        `INSERT INTO messages (conversation_id, author_id, device_id, client_id, body)
-         VALUES ($1, $2, $3, 'early', 'x')`,
-        [early, authorId, deviceId],
-      );
+    await messageInTransaction(early, 'early', async () => {
       await writeMessage(late, 'late');
       // A cursor over a global serial or over xid order would now stand past 'early'.
       expect(clientIds(await readAll(tail))).toEqual(['late']);
-      await slow.query('COMMIT');
-    } finally {
-      slow.release();
-    }
+    });
     expect(clientIds(await readAll(tail))).toEqual(['early']);
   });
 
@@ -281,19 +274,9 @@ describe('ChangeTail', () => {
     const conversationId = await newConversation();
     const tail = new ChangeTail(database.db);
     await tail.read();
-    const client = await database.pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query(
-        `INSERT INTO messages (conversation_id, author_id, device_id, client_id, body)
-         VALUES ($1, $2, $3, 'held', 'x')`,
-        [conversationId, authorId, deviceId],
-      );
+    await messageInTransaction(conversationId, 'held', async (client) => {
       await client.query('SELECT pg_sleep(0.3)');
-      await client.query('COMMIT');
-    } finally {
-      client.release();
-    }
+    });
     const [change] = await readAll(tail);
     const heldMs = Date.parse(change!.committedAt) - Date.parse(change!.writtenAt);
     const { rows } = await database.pool.query<{ on: boolean }>(
