@@ -95,14 +95,15 @@ AS $$
   END;
 $$;
 --> statement-breakpoint
--- ccs_committed_changes(p_pending, p_frontier, p_resume_xid, p_resume_stream, p_resume_seq, p_limit)
+-- ccs_committed_changes(p_pending, p_frontier, p_cut_xids, p_cut_streams, p_cut_seqs, p_limit)
 --   → the statement's snapshot, and up to p_limit changes committed since the caller's last read,
 --     in (xid, stream, seq) order
 --   p_pending     transactions that were still running at the last read (its snapshot's xip)
 --   p_frontier    the last read's snapshot xmax: every transaction below it, except p_pending,
 --                 had finished then, and its changes were read
---   p_resume_*    the last change read of a transaction that was cut by p_limit (else NULL):
---                 its changes after (stream, seq) are still to read
+--   p_cut_*       committed transactions that reads cut by p_limit left half read (parallel
+--                 arrays): of transaction p_cut_xids[i], the changes up to (p_cut_streams[i],
+--                 p_cut_seqs[i]) were read already
 -- A change is read once its transaction is visible in the statement's snapshot (committed), so
 -- a transaction that took its xid early and commits late is read when it commits, never skipped,
 -- and never holds back the changes of others. The caller moves its position to the returned
@@ -111,7 +112,7 @@ $$;
 -- transactions, then finished pending ones) are a UNION ALL: an OR of both would scan the whole
 -- xid index. The sets are disjoint: every pending xid is below p_frontier.
 CREATE FUNCTION ccs_committed_changes(
-  p_pending xid8[], p_frontier xid8, p_resume_xid xid8, p_resume_stream text, p_resume_seq bigint,
+  p_pending xid8[], p_frontier xid8, p_cut_xids xid8[], p_cut_streams text[], p_cut_seqs bigint[],
   p_limit integer
 )
 RETURNS TABLE (
@@ -139,8 +140,10 @@ BEGIN
   ),
   batch AS (
     SELECT * FROM candidates c
-    WHERE p_resume_xid IS NULL OR c.xid <> p_resume_xid
-       OR (c.stream, c.seq) > (p_resume_stream, p_resume_seq)
+    WHERE NOT EXISTS (
+      SELECT 1 FROM unnest(p_cut_xids, p_cut_streams, p_cut_seqs) AS cut(xid, stream, seq)
+      WHERE cut.xid = c.xid AND (c.stream, c.seq) <= (cut.stream, cut.seq)
+    )
     ORDER BY c.xid, c.stream, c.seq
     LIMIT p_limit
   )

@@ -16,13 +16,19 @@ export interface ChangeTailRead {
   readonly more: boolean;
 }
 
+/** Where a transaction cut by a full batch was read up to. */
+interface CutPoint {
+  readonly stream: string;
+  readonly seq: number;
+}
+
 /** Which transactions the tail has read: all below `frontier` except `pending`. */
 interface TailPosition {
   readonly frontier: bigint;
-  /** Transactions that were running at the last read; read once they commit. */
+  /** Transactions not read whole yet: running at the last read, or cut (see `cuts`). */
   readonly pending: readonly bigint[];
-  /** A committed transaction read only up to (stream, seq), because the batch was full. */
-  readonly resume?: { readonly xid: bigint; readonly stream: string; readonly seq: number };
+  /** Committed transactions a full batch cut, by xid: read up to their cut point. */
+  readonly cuts: ReadonlyMap<bigint, CutPoint>;
 }
 
 type TailRow = Partial<ChangeLogRow> & {
@@ -73,15 +79,16 @@ export class ChangeTail {
     const position = this.position;
     const limit = position ? this.batchSize : 0;
     // A named statement: parsed once per connection, and the function keeps its plan.
+    const cuts = [...(position?.cuts ?? [])];
     const result = await this.db.$client.query<TailRow>({
       name: 'ccs-committed-changes',
       text: 'SELECT * FROM ccs_committed_changes($1, $2, $3, $4, $5, $6)',
       values: [
         xidArray(position?.pending ?? []),
         String(position?.frontier ?? 0n),
-        position?.resume ? String(position.resume.xid) : null,
-        position?.resume?.stream ?? null,
-        position?.resume?.seq ?? null,
+        xidArray(cuts.map(([xid]) => xid)),
+        cuts.map(([, cut]) => cut.stream),
+        cuts.map(([, cut]) => cut.seq),
         limit,
       ],
     });
@@ -90,14 +97,17 @@ export class ChangeTail {
     const more = limit > 0 && rows.length === limit;
     this.position = more
       ? cutPosition(position!, snapshot.running, rows[rows.length - 1]!)
-      : { frontier: snapshot.xmax, pending: snapshot.running };
+      : { frontier: snapshot.xmax, pending: snapshot.running, cuts: new Map() };
     return { changes: rows.map(toChangeEvent), more };
   }
 }
 
 /**
- * The position after a read that the batch size cut at `last`: transactions before `last`'s
- * were read whole; `last`'s up to its row; those still running stay pending.
+ * The position after a read that the batch size cut at `last`: the rows came in xid order, so
+ * the committed transactions before `last`'s were read whole and leave; `last`'s was read up to
+ * its row (a cut point); those still running, and those after the cut, stay pending. Earlier
+ * cut points of transactions after this cut stay too: a transaction that committed since may
+ * sort before them, as this one did.
  */
 function cutPosition(
   previous: TailPosition,
@@ -110,9 +120,11 @@ function cutPosition(
     ...previous.pending.filter((xid) => xid > cut),
     cut,
   ]);
+  const cuts = new Map([...previous.cuts].filter(([xid]) => xid > cut));
+  cuts.set(cut, { stream: last.stream, seq: Number(last.seq) });
   return {
     frontier: previous.frontier > cut + 1n ? previous.frontier : cut + 1n,
     pending: [...pending],
-    resume: { xid: cut, stream: last.stream, seq: Number(last.seq) },
+    cuts,
   };
 }

@@ -288,6 +288,67 @@ describe('ChangeTail', () => {
   });
 });
 
+describe('ChangeTail under concurrent writers', () => {
+  it('reads every committed change exactly once, whatever the batch cuts', async () => {
+    const conversations = await Promise.all(Array.from({ length: 3 }, () => newConversation()));
+    for (const batchSize of [1, 2, 7]) {
+      const tail = new ChangeTail(database.db, { batchSize });
+      await tail.read();
+      const read: ChangeEvent[] = [];
+      let writing = true;
+      const reader = (async () => {
+        while (writing) read.push(...(await tail.read()).changes);
+      })();
+      // Writers of one to three rows per transaction, held open for random times, some rolled
+      // back: transactions take their xids in one order and commit in another.
+      await Promise.all(
+        Array.from({ length: 6 }, async (_, writer) => {
+          for (let t = 0; t < 8; t++) {
+            const rows = 1 + ((writer + t) % 3);
+            await messageInTransaction(
+              conversations[(writer + t) % 3]!,
+              `b${batchSize}-w${writer}-t${t}-r0`,
+              async (client) => {
+                for (let r = 1; r < rows; r++) {
+                  // One stream per transaction: two would lock heads in any order (deadlocks).
+                  await client.query(INSERT_MESSAGE, [
+                    conversations[(writer + t) % 3],
+                    authorId,
+                    deviceId,
+                    `b${batchSize}-w${writer}-t${t}-r${r}`,
+                  ]);
+                }
+                await client.query('SELECT pg_sleep($1)', [((writer * 7 + t * 3) % 5) / 200]);
+              },
+              (writer + t) % 5 === 0 ? 'ROLLBACK' : 'COMMIT',
+            );
+          }
+        }),
+      );
+      writing = false;
+      await reader;
+      read.push(...(await readAll(tail)));
+      const key = (change: ChangeEvent) => `${change.stream}#${change.seq}`;
+      const committed = (
+        await Promise.all(
+          conversations.map((id) =>
+            readChanges(database.db, streamName('conversation', id), 0, 10_000),
+          ),
+        )
+      )
+        .flat()
+        .filter(
+          (change) =>
+            change.kind === 'message.created' &&
+            clientIds([change])[0]!.startsWith(`b${batchSize}-`),
+        );
+      const mine = read.filter((change) => clientIds([change])[0]?.startsWith(`b${batchSize}-`));
+      expect(mine.map(key).sort()).toEqual(committed.map(key).sort());
+      expect(new Set(mine.map(key)).size).toBe(mine.length);
+    }
+  });
+});
+
 describe('the write path', () => {
   it('sends no NOTIFY: nothing in the schema calls pg_notify', async () => {
     const { rows } = await database.pool.query<{ name: string }>(
