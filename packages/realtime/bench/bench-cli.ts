@@ -123,7 +123,7 @@ const program = new Command('realtime-bench')
   .option('--max-steps <n>', 'saturation steps at most, per search', positiveInteger, 8)
   .option(
     '--flatness-writes <n>',
-    'writes/s of the streams-flatness phases (default: writes/s CCS committed at saturation)',
+    'writes/s of the streams-flatness phases (default: 80 % of what CCS committed at saturation)',
     positiveInteger,
   )
   .option('--client-processes <n>', 'processes the clients are spread over', positiveInteger, 2)
