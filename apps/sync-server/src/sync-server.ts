@@ -47,7 +47,12 @@ export async function startSyncServer(
     // Health probes and scrapes every few seconds would drown the log.
     logController: new LogController({ disableRequestLogging: true }),
   });
-  const database = createDatabase({ url: config.databaseUrl, applicationName: 'ccs-sync-server' });
+  const database = createDatabase({
+    url: config.databaseUrl,
+    applicationName: 'ccs-sync-server',
+    onConnectionError: (error) =>
+      logger.warn({ err: error }, 'PostgreSQL ended a connection; the pool opens a new one'),
+  });
   const redis = new Redis(config.redisUrl, {
     lazyConnect: true,
     maxRetriesPerRequest: 1,

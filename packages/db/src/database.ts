@@ -16,7 +16,19 @@ export interface DatabaseOptions {
   readonly maxConnections?: number;
   /** `application_name` shown in `pg_stat_activity`. @default 'ccs' */
   readonly applicationName?: string;
+  /** A statement running longer is cancelled (its query rejects). @default 30000 */
+  readonly statementTimeoutMs?: number;
+  /** A statement waiting longer for a lock is cancelled (its query rejects). @default 10000 */
+  readonly lockTimeoutMs?: number;
+  /**
+   * Told of an error on a connection that no query was waiting on (its server restarted or
+   * terminated it): the pool drops the connection and opens a new one. @default ignore
+   */
+  readonly onConnectionError?: (error: Error) => void;
 }
+
+/** Defaults of {@link DatabaseOptions}. */
+const DEFAULTS = { maxConnections: 10, statementTimeoutMs: 30_000, lockTimeoutMs: 10_000 };
 
 /** A pool and the drizzle database over it; `close()` ends the pool. */
 export interface DatabaseHandle {
@@ -29,11 +41,18 @@ export interface DatabaseHandle {
 export function createDatabase(options: DatabaseOptions): DatabaseHandle {
   const pool = new pg.Pool({
     connectionString: options.url,
-    max: options.maxConnections ?? 10,
+    max: options.maxConnections ?? DEFAULTS.maxConnections,
     application_name: options.applicationName ?? 'ccs',
+    statement_timeout: options.statementTimeoutMs ?? DEFAULTS.statementTimeoutMs,
+    lock_timeout: options.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs,
   });
-  // An idle client that loses its server (restart, pg_terminate_backend) must not crash the
-  // process: the pool drops it and the next query opens a new one.
+  const onConnectionError = options.onConnectionError ?? (() => undefined);
+  // A connection that loses its server (restart, failover, pg_terminate_backend) emits 'error'.
+  // The pool listens only while the connection is idle; one checked out (a transaction between
+  // two queries) would have no listener, and an unhandled 'error' ends the process. So every
+  // connection gets a listener for its whole life; the query under way, if any, rejects anyway.
+  pool.on('connect', (client) => client.on('error', onConnectionError));
+  // The pool re-emits an idle connection's error; the listener above has reported it already.
   pool.on('error', () => undefined);
   const db = drizzle(pool, { schema });
   let closed: Promise<void> | undefined;

@@ -25,11 +25,21 @@ export function migrationsHash(): string {
   return hash.digest('hex').slice(0, 12);
 }
 
-/** Applies every pending migration to the database at `url`; a no-op when up to date. */
+/** The advisory lock every migrating process takes, so that nodes starting together take turns. */
+const MIGRATION_LOCK = 'ccs-migrations';
+
+/**
+ * Applies every pending migration to the database at `url`; a no-op when up to date. Several
+ * processes may call it at once (nodes started together with `--migrate`): they take turns on
+ * an advisory lock, and the ones after the first find nothing left to do.
+ */
 export async function migrateDatabase(url: string): Promise<void> {
   const client = new pg.Client({ connectionString: url, application_name: 'ccs-migrate' });
+  // A connection error outside a query must not end the process; the query under way rejects.
+  client.on('error', () => undefined);
   try {
     await client.connect();
+    await client.query('SELECT pg_advisory_lock(hashtext($1))', [MIGRATION_LOCK]);
     await migrate(drizzle(client), { migrationsFolder });
   } catch (error) {
     throw new DbError(

@@ -14,10 +14,11 @@ export interface FreshDatabase extends DatabaseHandle {
 }
 
 /**
- * An empty database migrated from zero, so these tests also prove the migrations apply cleanly.
- * (Other packages clone a template with @ccs/test-env, which depends on this package.)
+ * An empty database migrated from zero, so these tests also prove the migrations apply cleanly
+ * (`migrate: false` leaves it empty). Other packages clone a template with @ccs/test-env, which
+ * depends on this package.
  */
-export async function freshDatabase(): Promise<FreshDatabase> {
+export async function freshDatabase({ migrate = true } = {}): Promise<FreshDatabase> {
   const name = `ccs_dbtest_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
@@ -25,7 +26,7 @@ export async function freshDatabase(): Promise<FreshDatabase> {
   await admin.end();
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  await migrateDatabase(url.toString());
+  if (migrate) await migrateDatabase(url.toString());
   const handle = createDatabase({ url: url.toString(), maxConnections: 10 });
   return {
     ...handle,
