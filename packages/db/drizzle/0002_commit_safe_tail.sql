@@ -135,8 +135,12 @@ BEGIN
     SELECT l.* FROM change_log l, snap
     WHERE l.xid >= p_frontier AND pg_visible_in_snapshot(l.xid, snap.s)
     UNION ALL
-    SELECT l.* FROM change_log l, snap
-    WHERE l.xid = ANY (p_pending) AND pg_visible_in_snapshot(l.xid, snap.s)
+    -- Only the pending transactions that have finished: the rows of one still running would be
+    -- fetched (and found invisible) on every read.
+    SELECT l.* FROM change_log l
+    WHERE l.xid = ANY (ARRAY(
+      SELECT x FROM unnest(p_pending) AS x, snap WHERE pg_visible_in_snapshot(x, snap.s)
+    ))
   ),
   batch AS (
     SELECT * FROM candidates c

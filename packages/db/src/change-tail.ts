@@ -94,11 +94,14 @@ export class ChangeTail {
     });
     const rows = result.rows.filter((row): row is TailRow & ChangeLogRow => row.xid !== null);
     const snapshot = parseSnapshot(result.rows[0]!.snapshot);
+    // Mapped before the position moves: a row that cannot be mapped fails the read, which is
+    // retried from the same position, rather than losing the rest of the batch.
+    const changes = rows.map(toChangeEvent);
     const more = limit > 0 && rows.length === limit;
     this.position = more
       ? cutPosition(position!, snapshot.running, rows[rows.length - 1]!)
       : { frontier: snapshot.xmax, pending: snapshot.running, cuts: new Map() };
-    return { changes: rows.map(toChangeEvent), more };
+    return { changes, more };
   }
 }
 

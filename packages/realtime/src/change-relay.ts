@@ -284,34 +284,63 @@ export class ChangeRelay implements StreamRelay {
       if (list) list.push(change);
       else byStream.set(change.stream, [change]);
     }
-    for (const [stream, list] of byStream) this.deliver(stream, list);
+    for (const [stream, list] of byStream) await this.deliver(stream, list);
     return { changes: changes.length, more };
   }
 
-  private deliver(stream: StreamName, changes: ChangeEvent[]): void {
+  private async deliver(stream: StreamName, changes: ChangeEvent[]): Promise<void> {
     const state = this.streams.get(stream)!;
     // Not yet initialised: its cursor will be read after this read, so these are before it.
     if (state.cursor === undefined) return;
     const cursor = state.cursor;
     // One read holds a stream's changes in transaction order; seq order may differ.
     changes.sort((a, b) => a.seq - b.seq);
-    const fresh = changes.filter((change) => change.seq > cursor);
+    let fresh = changes.filter((change) => change.seq > cursor);
     if (fresh.length === 0) return;
     const last = fresh[fresh.length - 1]!.seq;
-    state.cursor = last;
-    if (fresh[0]!.seq !== cursor + 1 || last - cursor !== fresh.length) {
-      // Seq is dense and a stream's changes become visible in seq order, so only retention
-      // outrunning the relay leaves a hole: tell the room to resync, never deliver past it.
-      this.logger.error({ stream, cursor, next: fresh[0]!.seq }, 'gap in a stream; resync');
-      this.options.resync(stream, 'since_before_retention', last);
-      for (const joiner of state.joiners) {
-        joiner.gap = true;
-        joiner.progressed?.();
+    if (!continues(cursor, fresh)) {
+      // A read cut by its batch size can hold seq 6 of a stream while seq 5, committed first
+      // by a transaction with a larger xid, comes in the next read. Every seq below a committed
+      // one is committed (the head lock), so read the hole from the log; only retention can
+      // have removed it, and then the room must resync, never be served past a hole.
+      fresh = await this.readRange(stream, cursor, last);
+      if (this.streams.get(stream) !== state) return;
+      if (!continues(cursor, fresh) || fresh.length !== last - cursor) {
+        this.logger.error({ stream, cursor, next: fresh[0]?.seq }, 'gap in a stream; resync');
+        state.cursor = last;
+        this.options.resync(stream, 'since_before_retention', last);
+        for (const joiner of state.joiners) {
+          joiner.gap = true;
+          joiner.progressed?.();
+        }
+        return;
       }
-      return;
     }
+    state.cursor = last;
     for (const joiner of state.joiners) joiner.missed.push(...fresh);
     this.options.broadcast(stream, fresh);
     for (const joiner of state.joiners) joiner.progressed?.();
   }
+
+  /** The changes of `stream` with `after < seq <= last`, read from the log in batches. */
+  private async readRange(stream: StreamName, after: number, last: number): Promise<ChangeEvent[]> {
+    const changes: ChangeEvent[] = [];
+    for (let from = after; from < last;) {
+      const page = await readChanges(
+        this.options.db,
+        stream,
+        from,
+        Math.min(this.batchSize, last - from),
+      );
+      if (page.length === 0) break;
+      changes.push(...page);
+      from = page[page.length - 1]!.seq;
+    }
+    return changes;
+  }
+}
+
+/** Whether `changes` (in seq order, not empty) are exactly the seqs after `cursor`, no hole. */
+function continues(cursor: number, changes: readonly ChangeEvent[]): boolean {
+  return changes.length > 0 && changes.every((change, index) => change.seq === cursor + 1 + index);
 }

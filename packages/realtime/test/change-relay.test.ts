@@ -78,4 +78,57 @@ describe('ChangeRelay', () => {
       await relay.stop();
     }
   });
+
+  test('delivers a stream in seq order when a batch cut puts a later seq before an earlier one', async ({
+    database,
+  }) => {
+    const scenario = await seedConversationScenario(database.db, {
+      jwtSecret,
+      devicesPerUser: [1],
+    });
+    const device = scenario.users[0]!.devices[0]!;
+    const broadcasts: number[][] = [];
+    const resyncs: number[] = [];
+    // A batch of one cuts every read: the tail reads B's change (smaller xid) before A's.
+    const relay = new ChangeRelay({
+      db: database.db,
+      batchSize: 1,
+      broadcast: (_stream, changes) => broadcasts.push(changes.map((change) => change.seq)),
+      resync: (_stream, _reason, head) => resyncs.push(head),
+    });
+    relay.start();
+    const [a, b] = [await database.pool.connect(), await database.pool.connect()];
+    try {
+      const stream = scenario.stream as StreamName;
+      const attached = relay.attach(
+        stream,
+        undefined,
+        () => undefined,
+        () => undefined,
+      );
+      const { head } = (await attached.result) as { head: number };
+      const insert = `INSERT INTO messages (conversation_id, author_id, device_id, client_id, body)
+                      VALUES ($1, $2, $3, $4, 'x')`;
+      const values = (clientId: string) => [
+        scenario.conversation.id,
+        device.userId,
+        device.id,
+        clientId,
+      ];
+      await b.query('BEGIN');
+      await b.query('SELECT pg_current_xact_id()'); // B takes its xid first …
+      await a.query('BEGIN');
+      await a.query(insert, values('a'));
+      await a.query('COMMIT'); // … A commits seq head + 1 with a larger xid …
+      await b.query(insert, values('b'));
+      await b.query('COMMIT'); // … and B seq head + 2 with the smaller one.
+      await expect.poll(() => broadcasts.flat()).toEqual([head + 1, head + 2]);
+      expect(resyncs).toEqual([]);
+      attached.subscription.release();
+    } finally {
+      a.release();
+      b.release();
+      await relay.stop();
+    }
+  });
 });
