@@ -10,6 +10,7 @@ const envSchema = z
     DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/ccs'),
     REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
     CCS_JWT_SECRET: z.string().min(16).default(DEV_JWT_SECRET),
+    CCS_TOKEN_MAX_LIFETIME_HOURS: z.coerce.number().positive().default(720),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),
@@ -36,6 +37,8 @@ export interface SyncServerConfig {
   readonly databaseUrl: string;
   readonly redisUrl: string;
   readonly jwtSecret: string;
+  /** Device tokens living longer than this (`exp − iat`), or without `exp`, are refused. */
+  readonly tokenMaxLifetimeHours: number;
   readonly logLevel: string;
   /** Pause between the relay's reads of change_log while changes flow. */
   readonly relayBusyMs: number;
@@ -71,6 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SyncServerConf
     databaseUrl: value.DATABASE_URL,
     redisUrl: value.REDIS_URL,
     jwtSecret: value.CCS_JWT_SECRET,
+    tokenMaxLifetimeHours: value.CCS_TOKEN_MAX_LIFETIME_HOURS,
     logLevel: value.LOG_LEVEL,
     relayBusyMs: value.CCS_RELAY_BUSY_MS,
     relayIdleMs: value.CCS_RELAY_IDLE_MS,

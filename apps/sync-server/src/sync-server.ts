@@ -120,6 +120,7 @@ export async function startSyncServer(
     io,
     db: database.db,
     jwtSecret: config.jwtSecret,
+    maxTokenLifetimeSeconds: Math.round(config.tokenMaxLifetimeHours * 3600),
     logger: logger.child({ component: 'gateway' }),
     metrics,
     relay: { busyTickMs: config.relayBusyMs, idleTickMs: config.relayIdleMs },

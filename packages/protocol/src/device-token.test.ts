@@ -24,8 +24,26 @@ describe('device tokens', () => {
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject('laptop')
       .setIssuer('ccs')
+      .setIssuedAt()
       .setExpirationTime('1h')
       .sign(new TextEncoder().encode(secret));
     await expect(verifyDeviceToken(token, secret)).rejects.toThrow(/UUID/);
+  });
+
+  it('refuses a token that never expires, and one that lives longer than the server allows', async () => {
+    const forever = await new SignJWT({ uid: userId })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(deviceId)
+      .setIssuer('ccs')
+      .setIssuedAt()
+      .sign(new TextEncoder().encode(secret));
+    await expect(verifyDeviceToken(forever, secret)).rejects.toThrow(/exp/);
+    const yearLong = await signDeviceToken({ userId, deviceId }, { secret, expiresIn: '365d' });
+    await expect(verifyDeviceToken(yearLong, secret)).rejects.toThrow(/lifetime/);
+    const hour = await signDeviceToken({ userId, deviceId }, { secret, expiresIn: '2h' });
+    await expect(verifyDeviceToken(hour, secret, { maxLifetimeSeconds: 3600 })).rejects.toThrow(
+      /lifetime/,
+    );
+    await expect(verifyDeviceToken(hour, secret)).resolves.toEqual({ userId, deviceId });
   });
 });

@@ -40,15 +40,41 @@ export async function signDeviceToken(
     .sign(key(options.secret));
 }
 
-/** Verifies a device token; throws when it is malformed, expired or signed with another key. */
-export async function verifyDeviceToken(token: string, secret: string): Promise<DeviceIdentity> {
+/** The longest token lifetime {@link verifyDeviceToken} accepts by default: 30 days. */
+const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 30 * 24 * 3600;
+
+/** Options of {@link verifyDeviceToken}. */
+export interface VerifyDeviceTokenOptions {
+  /**
+   * A token whose lifetime (`exp − iat`) is longer is refused, so that no token is valid for
+   * ever. @default 2592000 (30 days, as long as {@link signDeviceToken}'s default)
+   */
+  readonly maxLifetimeSeconds?: number;
+}
+
+/**
+ * Verifies a device token; throws when it is malformed, expired, signed with another key, or
+ * without `exp`/`iat` or with a lifetime over `maxLifetimeSeconds`.
+ */
+export async function verifyDeviceToken(
+  token: string,
+  secret: string,
+  options: VerifyDeviceTokenOptions = {},
+): Promise<DeviceIdentity> {
   const { payload } = await jwtVerify(token, key(secret), {
     issuer: ISSUER,
     algorithms: ['HS256'],
+    requiredClaims: ['exp', 'iat'],
   });
   const claims = tokenClaimsSchema.safeParse(payload);
   if (!claims.success) {
     throw new Error('token needs sub (device id) and uid (user id), both UUIDs');
+  }
+  const maxLifetime = options.maxLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS;
+  if (claims.data.exp - claims.data.iat > maxLifetime) {
+    throw new Error(
+      `token lifetime (exp − iat) is over the ${maxLifetime} s this server accepts; sign a shorter one`,
+    );
   }
   return { deviceId: claims.data.sub, userId: claims.data.uid };
 }
@@ -56,4 +82,6 @@ export async function verifyDeviceToken(token: string, secret: string): Promise<
 const tokenClaimsSchema = z.object({
   sub: z.uuid().toLowerCase(),
   uid: z.uuid().toLowerCase(),
+  exp: z.number(),
+  iat: z.number(),
 });

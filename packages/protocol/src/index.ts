@@ -42,6 +42,7 @@ export {
   verifyDeviceToken,
   type DeviceIdentity,
   type SignDeviceTokenOptions,
+  type VerifyDeviceTokenOptions,
 } from './device-token.js';
 export type {
   ChangeDataByEntity,

@@ -64,6 +64,8 @@ export interface GatewayOptions {
   readonly db: Database;
   /** HMAC secret device tokens are signed with. */
   readonly jwtSecret: string;
+  /** Tokens living longer than this (`exp − iat`), or without `exp`, are refused. @default 30 days */
+  readonly maxTokenLifetimeSeconds?: number;
   /** @default a silent logger */
   readonly logger?: Logger;
   /** When given, the gateway records into these. */
@@ -148,7 +150,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
 
   io.use((socket, next) => {
-    authenticate(socket.handshake.auth, db, options.jwtSecret).then(
+    authenticate(
+      socket.handshake.auth,
+      db,
+      options.jwtSecret,
+      options.maxTokenLifetimeSeconds,
+    ).then(
       (identity) => {
         socket.data = { ...identity, subscriptions: new Map() };
         next();
@@ -268,14 +275,21 @@ function broadcast(
   }
 }
 
-async function authenticate(auth: unknown, db: Database, secret: string): Promise<DeviceIdentity> {
+async function authenticate(
+  auth: unknown,
+  db: Database,
+  secret: string,
+  maxLifetimeSeconds: number | undefined,
+): Promise<DeviceIdentity> {
   const parsed = handshakeAuthSchema.safeParse(auth);
   if (!parsed.success) {
     throw new RealtimeError('unauthorized', 'handshake needs auth: { token } with a device token');
   }
   let identity: DeviceIdentity;
   try {
-    identity = await verifyDeviceToken(parsed.data.token, secret);
+    identity = await verifyDeviceToken(parsed.data.token, secret, {
+      ...(maxLifetimeSeconds !== undefined && { maxLifetimeSeconds }),
+    });
   } catch (error) {
     throw new RealtimeError('unauthorized', `invalid device token: ${(error as Error).message}`, {
       cause: error,

@@ -1,4 +1,5 @@
 import { readChanges } from '@ccs/db';
+import { SignJWT } from 'jose';
 import { createMessage, seedConversationScenario } from '@ccs/fixtures';
 import { isChangeOf, signDeviceToken, type ChangeEvent, type StreamName } from '@ccs/protocol';
 import { TestClient } from '@ccs/test-clients';
@@ -15,6 +16,19 @@ async function messageChanges(database: TestDatabase, stream: StreamName) {
 describe('gateway handshake', () => {
   test('refuses a socket without a token', async ({ harness }) => {
     const client = new TestClient({ url: harness.url, token: '' });
+    await expect(client.open()).rejects.toMatchObject({ data: { code: 'unauthorized' } });
+    client.close();
+  });
+
+  test('refuses a token that never expires', async ({ harness, scenario }) => {
+    const { aliceLaptop } = devicesOf(scenario);
+    const forever = await new SignJWT({ uid: aliceLaptop.userId })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(aliceLaptop.id)
+      .setIssuer('ccs')
+      .setIssuedAt()
+      .sign(new TextEncoder().encode(jwtSecret));
+    const client = new TestClient({ url: harness.url, token: forever });
     await expect(client.open()).rejects.toMatchObject({ data: { code: 'unauthorized' } });
     client.close();
   });
