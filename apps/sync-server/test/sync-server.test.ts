@@ -7,6 +7,8 @@ describe('sync-server HTTP', () => {
     const server = await startServer();
     const health = await fetch(`${server.url}/healthz`);
     expect(health.status).toBe(200);
+    let reconnects = 0;
+    server.redis.on('reconnecting', () => reconnects++);
     const ready = await fetch(`${server.url}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({
@@ -22,14 +24,17 @@ describe('sync-server HTTP', () => {
       REDIS_URL: 'redis://127.0.0.1:1',
       CCS_RETENTION_HOURS: '1',
     });
+    let reconnects = 0;
+    server.redis.on('reconnecting', () => reconnects++);
     const ready = await fetch(`${server.url}/readyz`);
     expect(ready.status).toBe(503);
     const body = (await ready.json()) as { checks: Record<string, string> };
     expect(body.checks['postgres']).toBe('ok');
     expect(body.checks['redis']).not.toBe('ok');
-    // ioredis gives up a queued command after 20 retries (about 10 s); nothing may reject
-    // unhandled then (vitest fails the run on an unhandled rejection).
-    await new Promise((resolve) => setTimeout(resolve, 11_000));
+    // ioredis gives up a queued command after 20 reconnects (about 10 s); nothing may reject
+    // unhandled then (vitest fails the run on an unhandled rejection). The health client began
+    // reconnecting last (at /readyz), so once it has reconnected 21 times every client has.
+    await expect.poll(() => reconnects, { timeout: 15_000, interval: 200 }).toBeGreaterThan(20);
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
   }, 20_000);
 
