@@ -124,20 +124,33 @@ function dockerAnswers() {
   return hasCommand('docker') && spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0;
 }
 
-/** Starts (or, when already online, reloads) the local cluster on the configured port. */
-function startLocalPostgres() {
-  if (!hasCommand('pg_lsclusters')) return false;
+/** The local Debian cluster on the configured port, `{ version, name, status }`, if any. */
+function localCluster() {
+  if (!hasCommand('pg_lsclusters')) return undefined;
   const clusters = run('pg_lsclusters', ['--no-header'], { quiet: true }).stdout.trim().split('\n');
   const port = String(databaseUrl.port || 5432);
   for (const line of clusters) {
     const [version, name, clusterPort, status] = line.trim().split(/\s+/);
-    if (clusterPort !== port) continue;
-    const action = status === 'online' ? 'reload' : 'start';
-    log(`${action === 'start' ? 'starting' : 'reloading'} PostgreSQL cluster ${version}/${name}…`);
-    run('pg_ctlcluster', ['--skip-systemctl-redirect', version, name, action], { quiet: true });
-    return true;
+    if (clusterPort === port) return { version, name, status };
   }
-  return false;
+  return undefined;
+}
+
+/** Runs `pg_ctlcluster <action>` on the local cluster. */
+function controlCluster({ version, name }, action) {
+  run('pg_ctlcluster', ['--skip-systemctl-redirect', version, name, action], { quiet: true });
+}
+
+/** Starts (or, when already online, reloads) the local cluster on the configured port. */
+function startLocalPostgres() {
+  const cluster = localCluster();
+  if (!cluster) return false;
+  const action = cluster.status === 'online' ? 'reload' : 'start';
+  log(
+    `${action === 'start' ? 'starting' : 'reloading'} PostgreSQL cluster ${cluster.version}/${cluster.name}…`,
+  );
+  controlCluster(cluster, action);
+  return true;
 }
 
 /** Lets local tools connect over loopback without a password, as the default URLs expect. */
@@ -296,13 +309,12 @@ async function ensureCommitTimestamps() {
   const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: databaseUrl.toString() });
   await client.connect();
-  let on;
+  let cluster;
   try {
-    on =
-      (await client.query('SHOW track_commit_timestamp')).rows[0].track_commit_timestamp === 'on';
-    if (on) return;
-    const manageable = isRoot && isLoopback(databaseUrl.hostname) && hasCommand('pg_lsclusters');
-    if (!manageable) {
+    const { rows } = await client.query('SHOW track_commit_timestamp');
+    if (rows[0].track_commit_timestamp === 'on') return;
+    cluster = isRoot && isLoopback(databaseUrl.hostname) ? localCluster() : undefined;
+    if (!cluster) {
       log(
         'track_commit_timestamp is off: committedAt will be the time of the write. ' +
           'Run ALTER SYSTEM SET track_commit_timestamp = on and restart PostgreSQL to get commit times.',
@@ -313,19 +325,14 @@ async function ensureCommitTimestamps() {
   } finally {
     await client.end();
   }
-  const port = String(databaseUrl.port || 5432);
-  for (const line of run('pg_lsclusters', ['--no-header'], { quiet: true })
-    .stdout.trim()
-    .split('\n')) {
-    const [version, name, clusterPort] = line.trim().split(/\s+/);
-    if (clusterPort !== port) continue;
-    log(`restarting PostgreSQL ${version}/${name} to turn on track_commit_timestamp…`);
-    run('pg_ctlcluster', ['--skip-systemctl-redirect', version, name, 'restart'], { quiet: true });
-    if (!(await waitFor(postgresUp, 60))) {
-      throw new BootstrapError(
-        'PostgreSQL did not come back after turning on track_commit_timestamp.',
-      );
-    }
+  log(
+    `restarting PostgreSQL ${cluster.version}/${cluster.name} to turn on track_commit_timestamp…`,
+  );
+  controlCluster(cluster, 'restart');
+  if (!(await waitFor(postgresUp, 60))) {
+    throw new BootstrapError(
+      'PostgreSQL did not come back after turning on track_commit_timestamp.',
+    );
   }
 }
 

@@ -167,18 +167,15 @@ export class ChangeRelay implements StreamRelay {
           await this.catchUp(state, joiner, since, () => released);
         }
         let after = since ?? head;
-        while (after < head && !released) {
-          const changes = await readChanges(
-            this.options.db,
-            stream,
-            after,
-            Math.min(this.batchSize, head - after),
-          );
-          if (changes[0]?.seq !== after + 1) {
-            return { ok: false, reason: 'since_before_retention', head };
-          }
-          replay(changes);
-          after = changes[changes.length - 1]!.seq;
+        for await (const page of this.logPages(stream, after, head)) {
+          if (released) break;
+          if (page[0]!.seq !== after + 1) break;
+          replay(page);
+          after = page[page.length - 1]!.seq;
+        }
+        // The log ended before the head: retention removed what this subscriber needs.
+        if (after < head && !released) {
+          return { ok: false, reason: 'since_before_retention', head };
         }
         // Released meanwhile (unsubscribed, disconnected): it must not end up in the room.
         if (released) return { ok: true, head };
@@ -303,7 +300,8 @@ export class ChangeRelay implements StreamRelay {
       // by a transaction with a larger xid, comes in the next read. Every seq below a committed
       // one is committed (the head lock), so read the hole from the log; only retention can
       // have removed it, and then the room must resync, never be served past a hole.
-      fresh = await this.readRange(stream, cursor, last);
+      fresh = [];
+      for await (const page of this.logPages(stream, cursor, last)) fresh.push(...page);
       if (this.streams.get(stream) !== state) return;
       if (!continues(cursor, fresh) || fresh.length !== last - cursor) {
         this.logger.error({ stream, cursor, next: fresh[0]?.seq }, 'gap in a stream; resync');
@@ -322,9 +320,15 @@ export class ChangeRelay implements StreamRelay {
     for (const joiner of state.joiners) joiner.progressed?.();
   }
 
-  /** The changes of `stream` with `after < seq <= last`, read from the log in batches. */
-  private async readRange(stream: StreamName, after: number, last: number): Promise<ChangeEvent[]> {
-    const changes: ChangeEvent[] = [];
+  /**
+   * The changes of `stream` with `after < seq <= last`, from the log, a batch at a time; ends
+   * early where the log has no more (retention removed them).
+   */
+  private async *logPages(
+    stream: StreamName,
+    after: number,
+    last: number,
+  ): AsyncGenerator<ChangeEvent[]> {
     for (let from = after; from < last;) {
       const page = await readChanges(
         this.options.db,
@@ -332,11 +336,10 @@ export class ChangeRelay implements StreamRelay {
         from,
         Math.min(this.batchSize, last - from),
       );
-      if (page.length === 0) break;
-      changes.push(...page);
+      if (page.length === 0) return;
+      yield page;
       from = page[page.length - 1]!.seq;
     }
-    return changes;
   }
 }
 

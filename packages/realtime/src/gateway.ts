@@ -26,7 +26,7 @@ import {
 import { pino, type Logger } from 'pino';
 import type { Server, Socket } from 'socket.io';
 import type { z } from 'zod';
-import { ChangeRelay } from './change-relay.js';
+import { ChangeRelay, type ChangeRelayOptions } from './change-relay.js';
 import { SerialQueue } from './serial-queue.js';
 import type {
   BroadcastChanges,
@@ -84,20 +84,17 @@ export interface GatewayOptions {
   readonly createRelay?: (deps: RelayDeps) => StreamRelay;
 }
 
-/** Tuning of the gateway's relay. */
-export interface GatewayRelayOptions {
-  /** Pause between reads of change_log while changes flow. @default 1 */
-  readonly busyTickMs?: number;
-  /** Longest pause between reads when nothing changes. @default 50 */
-  readonly idleTickMs?: number;
-  /** Changes read per query. @default 1000 */
-  readonly batchSize?: number;
+/** Tuning of the gateway's relay (see {@link ChangeRelayOptions}), and how changes are framed. */
+export type GatewayRelayOptions = Pick<
+  ChangeRelayOptions,
+  'busyTickMs' | 'idleTickMs' | 'batchSize'
+> & {
   /**
    * Send the changes of a room found in one read as one `changes` frame; `false` sends one frame
    * per change (for comparison only: it costs one encode and one write per change). @default true
    */
   readonly coalesce?: boolean;
-}
+};
 
 /** What the gateway hands a relay factory. */
 export interface RelayDeps {
