@@ -4,9 +4,9 @@
 // `--demo` seeds demo users and plays a live demo once serving.
 import { parseArgs } from 'node:util';
 import { migrateDatabase } from '@ccs/db';
-import { pino } from 'pino';
 import { ConfigError, loadConfig, type SyncServerConfig } from './config.js';
 import { runLiveDemo } from './demo/live-demo.js';
+import { createServiceLogger } from './log-redaction.js';
 import { startSyncServer } from './sync-server.js';
 
 const { values } = parseArgs({
@@ -23,7 +23,8 @@ try {
   console.error(error.message);
   process.exit(1);
 }
-const logger = pino({ level: config.logLevel, base: { service: 'ccs-sync-server' } });
+// Error lines keep type, code, SQL text and stack, never message bodies or SQL parameters.
+const logger = createServiceLogger({ level: config.logLevel });
 
 if (values.migrate) {
   await migrateDatabase(config.databaseUrl);

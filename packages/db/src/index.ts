@@ -21,6 +21,7 @@ export {
   type Device,
   type User,
 } from './queries/directory-queries.js';
+export { readStreamAccess, type StreamAccess } from './queries/access-queries.js';
 export {
   insertMessage,
   type InsertMessageInput,

@@ -7,9 +7,13 @@ const userId = '0b6d4c1e-8a43-4d4e-9a3b-2f1d8c7e6a5b';
 const deviceId = '6f1c2b3a-1d2e-4f5a-8b7c-9d0e1f2a3b4c';
 
 describe('device tokens', () => {
-  it('round-trips the identity', async () => {
-    const token = await signDeviceToken({ userId, deviceId }, { secret });
-    await expect(verifyDeviceToken(token, secret)).resolves.toEqual({ userId, deviceId });
+  it('round-trips the identity, with the expiry in epoch milliseconds', async () => {
+    const before = Date.now();
+    const token = await signDeviceToken({ userId, deviceId }, { secret, expiresIn: '1h' });
+    const verified = await verifyDeviceToken(token, secret);
+    expect(verified).toMatchObject({ userId, deviceId });
+    expect(verified.expiresAt).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000 + 3_600_000);
+    expect(verified.expiresAt).toBeLessThanOrEqual(Date.now() + 3_600_000);
   });
 
   it('refuses another secret and an expired token', async () => {
@@ -44,6 +48,6 @@ describe('device tokens', () => {
     await expect(verifyDeviceToken(hour, secret, { maxLifetimeSeconds: 3600 })).rejects.toThrow(
       /lifetime/,
     );
-    await expect(verifyDeviceToken(hour, secret)).resolves.toEqual({ userId, deviceId });
+    await expect(verifyDeviceToken(hour, secret)).resolves.toMatchObject({ userId, deviceId });
   });
 });

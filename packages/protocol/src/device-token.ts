@@ -7,6 +7,12 @@ export interface DeviceIdentity {
   readonly deviceId: string;
 }
 
+/** What a valid device token says: who, and until when. */
+export interface VerifiedDeviceToken extends DeviceIdentity {
+  /** When the token expires (its `exp`), in epoch milliseconds. */
+  readonly expiresAt: number;
+}
+
 /** Options of {@link signDeviceToken}. */
 export interface SignDeviceTokenOptions {
   /** Shared HMAC secret (HS256), at least 16 characters. */
@@ -60,7 +66,7 @@ export async function verifyDeviceToken(
   token: string,
   secret: string,
   options: VerifyDeviceTokenOptions = {},
-): Promise<DeviceIdentity> {
+): Promise<VerifiedDeviceToken> {
   const { payload } = await jwtVerify(token, key(secret), {
     issuer: ISSUER,
     algorithms: ['HS256'],
@@ -76,7 +82,7 @@ export async function verifyDeviceToken(
       `token lifetime (exp − iat) is over the ${maxLifetime} s this server accepts; sign a shorter one`,
     );
   }
-  return { deviceId: claims.data.sub, userId: claims.data.uid };
+  return { deviceId: claims.data.sub, userId: claims.data.uid, expiresAt: claims.data.exp * 1000 };
 }
 
 const tokenClaimsSchema = z.object({

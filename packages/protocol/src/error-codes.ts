@@ -9,6 +9,7 @@ export const ERROR_CODES = [
   'not_found',
   'conflict',
   'rate_limited',
+  'unknown_event',
   'internal',
 ] as const;
 
@@ -18,4 +19,6 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 export interface WireError {
   readonly code: ErrorCode;
   readonly message: string;
+  /** With `rate_limited`: retrying sooner than this is refused again. */
+  readonly retryAfterMs?: number;
 }

@@ -10,7 +10,13 @@ export const EVENTS = {
   messageSend: 'message:send',
   changes: 'changes',
   resyncRequired: 'resync_required',
+  unsubscribed: 'unsubscribed',
+  sessionEnded: 'session_ended',
 } as const;
+
+/** The events a client may send; anything else is answered with `unknown_event`. */
+export const CLIENT_EVENTS = [EVENTS.subscribe, EVENTS.unsubscribe, EVENTS.messageSend] as const;
+export type ClientEventName = (typeof CLIENT_EVENTS)[number];
 
 /** Every ack is either a success with its fields or an error with a stable code. */
 export type Ack<T extends object = object> = ({ ok: true } & T) | { ok: false; error: WireError };
@@ -101,6 +107,33 @@ export interface ResyncRequiredEvent {
   readonly head: number;
 }
 
+/** Why the server ended a subscription on its own. */
+export type UnsubscribeReason = 'access_revoked';
+
+/**
+ * The server ended a subscription: no change of `stream` follows this event. `access_revoked`:
+ * the user was removed from the conversation or workspace (the change that removed them is the
+ * last one delivered).
+ */
+export interface UnsubscribedEvent {
+  readonly stream: StreamName;
+  readonly reason: UnsubscribeReason;
+}
+
+/** Why the server is about to disconnect a socket. */
+export type SessionEndReason =
+  'device_revoked' | 'user_deleted' | 'token_expired' | 'slow_consumer';
+
+/**
+ * Sent right before the server disconnects the socket. `device_revoked`, `user_deleted`: do not
+ * reconnect with this token; `token_expired`: reconnect with a fresh token; `slow_consumer`: the
+ * socket fell too far behind (each stream also got `resync_required`), reconnect and resume.
+ */
+export interface SessionEndedEvent {
+  readonly reason: SessionEndReason;
+  readonly message: string;
+}
+
 export interface ClientToServerEvents {
   subscribe: (payload: SubscribePayload, ack: AckCallback<SubscribeResult>) => void;
   unsubscribe: (payload: UnsubscribePayload, ack: AckCallback) => void;
@@ -110,4 +143,6 @@ export interface ClientToServerEvents {
 export interface ServerToClientEvents {
   changes: (frame: ChangesFrame) => void;
   resync_required: (event: ResyncRequiredEvent) => void;
+  unsubscribed: (event: UnsubscribedEvent) => void;
+  session_ended: (event: SessionEndedEvent) => void;
 }

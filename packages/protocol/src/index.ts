@@ -10,6 +10,7 @@ export {
 } from './streams.js';
 export {
   MAX_MESSAGE_BODY_LENGTH,
+  MAX_ENCODED_SEND_BYTES,
   handshakeAuthSchema,
   messageSendPayloadSchema,
   subscribePayloadSchema,
@@ -21,6 +22,12 @@ export {
 } from './payloads.js';
 export {
   EVENTS,
+  CLIENT_EVENTS,
+  type ClientEventName,
+  type SessionEndReason,
+  type SessionEndedEvent,
+  type UnsubscribeReason,
+  type UnsubscribedEvent,
   type Ack,
   type AckCallback,
   isChangeOf,
@@ -41,6 +48,7 @@ export {
   signDeviceToken,
   verifyDeviceToken,
   type DeviceIdentity,
+  type VerifiedDeviceToken,
   type SignDeviceTokenOptions,
   type VerifyDeviceTokenOptions,
 } from './device-token.js';

@@ -4,6 +4,17 @@ import { streamNameSchema } from './streams.js';
 /** Largest message body in characters; larger sends are refused with `invalid_payload`. */
 export const MAX_MESSAGE_BODY_LENGTH = 16_384;
 
+/** Longest client id of a send, in characters. */
+const MAX_CLIENT_ID_LENGTH = 64;
+
+/**
+ * Bytes one encoded `message:send` packet can take when its payload passes validation: JSON
+ * writes a UTF-16 code unit as at most 6 bytes (`\u001f`, a lone surrogate), and socket.io adds
+ * the event name, an ack id and punctuation (under 256 bytes). A server's frame limit must be at
+ * least this, so that no valid body is refused because of how it encodes.
+ */
+export const MAX_ENCODED_SEND_BYTES = 6 * (MAX_MESSAGE_BODY_LENGTH + MAX_CLIENT_ID_LENGTH) + 256;
+
 export const subscribePayloadSchema = z.strictObject({
   stream: streamNameSchema,
   /** Last seq the client has; changes with `seq > since` are replayed. Omitted: live only. */
@@ -17,7 +28,7 @@ export type UnsubscribePayload = z.infer<typeof unsubscribePayloadSchema>;
 export const messageSendPayloadSchema = z.strictObject({
   conversationId: z.uuid().toLowerCase(),
   /** Chosen by the device, unique per device: a retried send with the same id writes once. */
-  clientId: z.string().min(1).max(64),
+  clientId: z.string().min(1).max(MAX_CLIENT_ID_LENGTH),
   body: z.string().min(1).max(MAX_MESSAGE_BODY_LENGTH),
 });
 export type MessageSendPayload = z.infer<typeof messageSendPayloadSchema>;

@@ -12,7 +12,9 @@ import { SerialQueue } from './serial-queue.js';
 import type {
   AttachResult,
   BroadcastChanges,
+  ObserveChanges,
   RelayAttachment,
+  ReplayChanges,
   RelaySubscription,
   RequestResync,
   StreamRelay,
@@ -35,6 +37,8 @@ export interface ChangeRelayOptions {
   readonly broadcast: BroadcastChanges;
   /** Tells a stream's local subscribers to resync (the log lost changes they needed). */
   readonly resync: RequestResync;
+  /** Sees every change read, of every stream, before any of them is delivered. */
+  readonly observe?: ObserveChanges;
   /** Pause between reads while changes flow. @default 1 */
   readonly busyTickMs?: number;
   /** Longest pause between reads when nothing changes (the idle cost is 1000/idleTickMs reads/s). @default 50 */
@@ -128,14 +132,16 @@ export class ChangeRelay implements StreamRelay {
 
   /**
    * Adds a subscriber to `stream`: replays what it missed after `since` through `replay`, then
-   * calls `join` (the socket joins the room) in the same turn as it hands over what the room was
-   * sent during the replay, so the subscriber sees every change after `since` once, with no gap
-   * between replay and live. The subscription counts from this call until its `release()`.
+   * what the room was sent during the replay, and calls `join` (the socket joins the room) in
+   * the turn it finds nothing more was sent, so the subscriber sees every change after `since`
+   * once, with no gap between replay and live. Each `replay` call is awaited: a subscriber that
+   * reads slowly slows its own replay, nobody else's. The subscription counts from this call
+   * until its `release()`.
    */
   attach(
     stream: StreamName,
     since: number | undefined,
-    replay: (changes: readonly ChangeEvent[]) => void,
+    replay: ReplayChanges,
     join: () => void,
   ): RelayAttachment {
     const state = this.track(stream);
@@ -170,18 +176,25 @@ export class ChangeRelay implements StreamRelay {
         for await (const page of this.logPages(stream, after, head)) {
           if (released) break;
           if (page[0]!.seq !== after + 1) break;
-          replay(page);
+          await replay(page);
           after = page[page.length - 1]!.seq;
         }
         // The log ended before the head: retention removed what this subscriber needs.
         if (after < head && !released) {
           return { ok: false, reason: 'since_before_retention', head };
         }
-        // Released meanwhile (unsubscribed, disconnected): it must not end up in the room.
-        if (released) return { ok: true, head };
-        if (joiner.gap) return { ok: false, reason: 'since_before_retention', head: state.cursor! };
-        const missed = joiner.missed.filter((change) => change.seq > after);
-        if (missed.length > 0) replay(missed);
+        // What the room was sent meanwhile, until none is left at the moment of joining.
+        for (;;) {
+          // Released meanwhile (unsubscribed, disconnected): it must not end up in the room.
+          if (released) return { ok: true, head };
+          if (joiner.gap) {
+            return { ok: false, reason: 'since_before_retention', head: state.cursor! };
+          }
+          const missed = joiner.missed.splice(0).filter((change) => change.seq > after);
+          if (missed.length === 0) break;
+          await replay(missed);
+          after = missed[missed.length - 1]!.seq;
+        }
         join();
         return { ok: true, head: state.cursor! };
       } finally {
@@ -274,6 +287,7 @@ export class ChangeRelay implements StreamRelay {
       changes: changes.length,
       seconds: (performance.now() - started) / 1000,
     });
+    if (changes.length > 0) this.options.observe?.(changes);
     const byStream = new Map<StreamName, ChangeEvent[]>();
     for (const change of changes) {
       if (!this.streams.has(change.stream)) continue;

@@ -1,5 +1,6 @@
 export {
   startGateway,
+  type GatewayLimits,
   type GatewayRelayOptions,
   type RelayDeps,
   type Gateway,
@@ -12,10 +13,13 @@ export type { WakeSignal } from './wake-signal.js';
 export type {
   AttachResult,
   BroadcastChanges,
+  ObserveChanges,
   RelayAttachment,
+  ReplayChanges,
   RelaySubscription,
   RequestResync,
   StreamRelay,
 } from './stream-relay.js';
 export { createGatewayMetrics, type GatewayMetrics } from './gateway-metrics.js';
 export { RealtimeError } from './realtime-error.js';
+export { accessLostBy, type AccessLoss } from './access-changes.js';

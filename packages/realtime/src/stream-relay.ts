@@ -16,16 +16,20 @@ export interface StreamRelay {
   /** A write just committed: look for changes soon. A hint only; delivery never depends on it. */
   wake(): void;
   /**
-   * Replays what the subscriber missed after `since` through `replay`, then calls `join` before
-   * any later change of the stream is broadcast; never calls `join` once released.
+   * Replays what the subscriber missed after `since` through `replay` (awaiting each call, so
+   * the subscriber sets the pace), then calls `join` before any later change of the stream is
+   * broadcast; never calls `join` once released.
    */
   attach(
     stream: StreamName,
     since: number | undefined,
-    replay: (changes: readonly ChangeEvent[]) => void,
+    replay: ReplayChanges,
     join: () => void,
   ): RelayAttachment;
 }
+
+/** Hands a subscriber changes it missed; the next call waits for the promise returned. */
+export type ReplayChanges = (changes: readonly ChangeEvent[]) => void | Promise<void>;
 
 /** One subscriber's hold on a stream; `release()` is idempotent and must be called once done. */
 export interface RelaySubscription {
@@ -40,6 +44,12 @@ export interface RelayAttachment {
 
 /** What a relay is given to deliver changes of one stream to that stream's local subscribers. */
 export type BroadcastChanges = (stream: StreamName, changes: readonly ChangeEvent[]) => void;
+
+/**
+ * What a relay is given to see every change it reads, of every stream, before delivering any of
+ * them (the gateway ends sessions whose access a change takes away).
+ */
+export type ObserveChanges = (changes: readonly ChangeEvent[]) => void;
 
 /** What a relay is given to tell a stream's local subscribers to refetch it. */
 export type RequestResync = (stream: StreamName, reason: ResyncReason, head: number) => void;

@@ -1,0 +1,125 @@
+import { CLIENT_EVENTS, type Ack, type ClientEventName, type ErrorCode } from '@ccs/protocol';
+import type { Logger } from 'pino';
+import type { Socket } from 'socket.io';
+import type { z } from 'zod';
+import { rateLimited } from './send-limits.js';
+import { RealtimeError } from './realtime-error.js';
+
+/** How one client event is validated and served; the result is spread into `{ ok: true }`. */
+export interface EventHandler {
+  readonly schema: z.ZodType;
+  readonly run: (payload: unknown) => Promise<object>;
+}
+
+/** An {@link EventHandler} whose `run` gets the payload as `schema` parsed it. */
+export function eventHandler<Schema extends z.ZodType>(
+  schema: Schema,
+  run: (payload: z.infer<Schema>) => Promise<object>,
+): EventHandler {
+  return { schema, run: run as (payload: unknown) => Promise<object> };
+}
+
+/** A handler for each event of the protocol. */
+export type EventHandlers = { readonly [E in ClientEventName]: EventHandler };
+
+/** Options of {@link serveClientEvents}. */
+export interface InboundOptions {
+  /**
+   * Events handled per socket in one turn of the event loop (one long-polling request is always
+   * one turn; so are the WebSocket frames read together); the rest are refused with
+   * `rate_limited`.
+   */
+  readonly eventsPerBatch: number;
+  readonly logger: Logger;
+  /** Told of every event refused before its handler ran (unknown, malformed, over a limit). */
+  readonly onRejected?: (event: string, code: ErrorCode) => void;
+  /** Turns a handler's failure into what the client is told. */
+  readonly toWireError: (error: unknown) => RealtimeError;
+}
+
+const KNOWN_EVENTS: ReadonlySet<string> = new Set(CLIENT_EVENTS);
+
+/** What a refused event of one burst is told to wait: the next read is served again. */
+const BATCH_RETRY_AFTER_MS = 50;
+
+/**
+ * Serves every event a client sends, through one listener: each gets an answer through its ack
+ * (`{ ok: true, … }` or `{ ok: false, error: { code, message } }`), whatever it is. An unknown
+ * event gets `unknown_event`; a payload that fails its schema gets `invalid_payload`; an ack that
+ * is not the last argument is answered through, with `invalid_payload`; events past
+ * `eventsPerBatch` in one turn get `rate_limited`. Events without any ack cannot be answered:
+ * they are counted and dropped.
+ */
+export function serveClientEvents(
+  socket: Socket,
+  handlers: EventHandlers,
+  options: InboundOptions,
+): void {
+  let inBatch = 0;
+  socket.onAny((event: string, ...args: unknown[]) => {
+    // socket.io hands the events of one read to `onAny` listeners synchronously: the count
+    // starts again once the event loop has finished this turn's reads.
+    if (inBatch++ === 0) setImmediate(() => (inBatch = 0));
+    const label = KNOWN_EVENTS.has(event) ? event : '(unknown)';
+    const ack = args[args.length - 1];
+    const reject = (error: RealtimeError): void => {
+      options.onRejected?.(label, error.code);
+      if (typeof ack === 'function')
+        (ack as (response: Ack) => void)({ ok: false, error: error.toWire() });
+    };
+    if (typeof ack !== 'function') {
+      const misplaced = args.find(
+        (arg): arg is (response: Ack) => void => typeof arg === 'function',
+      );
+      const error = new RealtimeError(
+        'invalid_payload',
+        `${event}: the ack callback must be the last argument, after one payload`,
+      );
+      options.onRejected?.(label, error.code);
+      if (misplaced) misplaced({ ok: false, error: error.toWire() });
+      else options.logger.debug({ event: label }, 'client event without an ack dropped');
+      return;
+    }
+    if (inBatch > options.eventsPerBatch) {
+      reject(
+        rateLimited(
+          `more than ${options.eventsPerBatch} events in one request; send them in smaller batches`,
+          BATCH_RETRY_AFTER_MS,
+        ),
+      );
+      return;
+    }
+    if (!KNOWN_EVENTS.has(event)) {
+      reject(
+        new RealtimeError(
+          'unknown_event',
+          `unknown event ${JSON.stringify(event.slice(0, 64))}; this server handles ${CLIENT_EVENTS.join(', ')}`,
+        ),
+      );
+      return;
+    }
+    if (args.length !== 2) {
+      reject(new RealtimeError('invalid_payload', `${event}: expected one payload and an ack`));
+      return;
+    }
+    const handler = handlers[event as ClientEventName];
+    const parsed = handler.schema.safeParse(args[0]);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
+      reject(
+        new RealtimeError('invalid_payload', `${event}: ${where}${issue?.message ?? 'invalid'}`),
+      );
+      return;
+    }
+    const reply = ack as (response: Ack) => void;
+    handler.run(parsed.data).then(
+      (result) => reply({ ok: true, ...result }),
+      (error: unknown) => {
+        const wire = options.toWireError(error);
+        if (wire.code === 'rate_limited') options.onRejected?.(label, wire.code);
+        reply({ ok: false, error: wire.toWire() });
+      },
+    );
+  });
+}

@@ -1,0 +1,72 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Socket } from 'socket.io';
+
+/** A packet as engine.io queues it; `data` is the encoded socket.io packet. */
+interface EnginePacket {
+  readonly data?: unknown;
+}
+
+/** The part of engine.io's WebSocket transport we read: its `ws` socket's `bufferedAmount`. */
+interface TransportWithSocket {
+  readonly name: string;
+  readonly socket?: { readonly bufferedAmount?: unknown };
+}
+
+/** How often {@link OutboundBuffer.room} looks again while the socket's buffer drains. */
+const DRAIN_POLL_MS = 5;
+
+/**
+ * Counts what a socket has been sent and not yet written to the network: packets engine.io
+ * queued (a WebSocket whose writes have not completed, a long-polling client between two GETs)
+ * plus what the WebSocket itself buffered. Past `limitBytes`, `onOverflow` is called once, in a
+ * later microtask (never inside the emit that crossed the limit). Sizes are of encoded packets,
+ * in UTF-16 code units for text.
+ */
+export class OutboundBuffer {
+  private queued = 0;
+  private overflowed = false;
+  private readonly onPacket = (packet: EnginePacket): void => {
+    this.queued += sizeOf(packet.data);
+    if (!this.overflowed && this.waiting > this.limitBytes) {
+      this.overflowed = true;
+      queueMicrotask(this.onOverflow);
+    }
+  };
+  private readonly onFlush = (packets: readonly EnginePacket[]): void => {
+    for (const packet of packets) this.queued -= sizeOf(packet.data);
+  };
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly limitBytes: number,
+    private readonly onOverflow: () => void,
+  ) {
+    socket.conn.on('packetCreate', this.onPacket);
+    socket.conn.on('flush', this.onFlush);
+    socket.once('disconnect', () => {
+      socket.conn.off('packetCreate', this.onPacket);
+      socket.conn.off('flush', this.onFlush);
+    });
+  }
+
+  /** Bytes sent to this socket that have not reached the network yet. */
+  get waiting(): number {
+    const transport = this.socket.conn.transport as unknown as TransportWithSocket;
+    const buffered = transport.name === 'websocket' ? transport.socket?.bufferedAmount : 0;
+    return this.queued + (typeof buffered === 'number' ? buffered : 0);
+  }
+
+  /**
+   * Resolves once at most half the limit waits (or the socket is gone): a long replay is sent
+   * at the pace the client reads it, instead of being dropped as a slow consumer.
+   */
+  async room(): Promise<void> {
+    while (this.socket.connected && this.waiting > this.limitBytes / 2) await sleep(DRAIN_POLL_MS);
+  }
+}
+
+function sizeOf(data: unknown): number {
+  if (typeof data === 'string') return data.length;
+  if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return data.byteLength;
+  return 0;
+}
