@@ -1,3 +1,4 @@
+import type { GatewayLimits } from '@ccs/realtime';
 import { z } from 'zod';
 
 const DEV_JWT_SECRET = 'ccs-local-development-secret-change-me';
@@ -18,6 +19,17 @@ const envSchema = z
     CCS_RELAY_IDLE_MS: z.coerce.number().int().min(1).max(60_000).default(50),
     CCS_RETENTION_HOURS: z.coerce.number().min(0).default(168),
     CCS_RETENTION_EVERY_MINUTES: z.coerce.number().positive().default(10),
+    CCS_DB_POOL_SIZE: z.coerce.number().int().min(2).max(1000).default(10),
+    CCS_AUTH_DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(2),
+    CCS_SENDS_PER_SECOND: optionalNumber(z.coerce.number().positive()),
+    CCS_SEND_BURST: optionalNumber(z.coerce.number().int().min(1)),
+    CCS_SENDS_IN_FLIGHT_PER_SOCKET: optionalNumber(z.coerce.number().int().min(1)),
+    CCS_EVENTS_PER_BATCH: optionalNumber(z.coerce.number().int().min(1)),
+    CCS_SOCKETS_PER_DEVICE: optionalNumber(z.coerce.number().int().min(1)),
+    CCS_SOCKETS_PER_USER: optionalNumber(z.coerce.number().int().min(1)),
+    CCS_CONCURRENT_SENDS: optionalNumber(z.coerce.number().int().min(1)),
+    CCS_QUEUED_SENDS: optionalNumber(z.coerce.number().int().min(0)),
+    CCS_OUTBOUND_BUFFER_KB: optionalNumber(z.coerce.number().int().min(1)),
     CCS_REDIS_PREFIX: z
       .string()
       .regex(/^[A-Za-z0-9:_-]{1,64}$/)
@@ -27,6 +39,11 @@ const envSchema = z
     path: ['CCS_JWT_SECRET'],
     message: 'must be set to a secret of your own in production',
   });
+
+/** A number from the environment, or undefined (the gateway's default) when unset or empty. */
+function optionalNumber<Schema extends z.ZodType<number, unknown>>(schema: Schema) {
+  return z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
+}
 
 /** The service's configuration, validated once at start-up. */
 export interface SyncServerConfig {
@@ -49,6 +66,12 @@ export interface SyncServerConfig {
   /** Changes stay replayable this long; 0 turns retention off. */
   readonly retentionHours: number;
   readonly retentionEveryMinutes: number;
+  /** Connections of the main pool (sends, the relay's reads). */
+  readonly dbPoolSize: number;
+  /** Connections of the pool for handshakes, subscribes and `/readyz` (kept free of sends). */
+  readonly authDbPoolSize: number;
+  /** Limits against floods and slow consumers; unset ones take the gateway's defaults. */
+  readonly limits: GatewayLimits;
 }
 
 /** Thrown when the environment does not describe a valid configuration. */
@@ -81,5 +104,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SyncServerConf
     redisPrefix: value.CCS_REDIS_PREFIX,
     retentionHours: value.CCS_RETENTION_HOURS,
     retentionEveryMinutes: value.CCS_RETENTION_EVERY_MINUTES,
+    dbPoolSize: value.CCS_DB_POOL_SIZE,
+    authDbPoolSize: value.CCS_AUTH_DB_POOL_SIZE,
+    limits: definedOnly({
+      sendsPerSecond: value.CCS_SENDS_PER_SECOND,
+      sendBurst: value.CCS_SEND_BURST,
+      sendsInFlightPerSocket: value.CCS_SENDS_IN_FLIGHT_PER_SOCKET,
+      eventsPerBatch: value.CCS_EVENTS_PER_BATCH,
+      socketsPerDevice: value.CCS_SOCKETS_PER_DEVICE,
+      socketsPerUser: value.CCS_SOCKETS_PER_USER,
+      concurrentSends: value.CCS_CONCURRENT_SENDS,
+      queuedSends: value.CCS_QUEUED_SENDS,
+      outboundBufferBytes:
+        value.CCS_OUTBOUND_BUFFER_KB === undefined
+          ? undefined
+          : value.CCS_OUTBOUND_BUFFER_KB * 1024,
+    }),
   };
+}
+
+/** The entries of `record` whose value is defined. */
+function definedOnly<T extends object>(record: { [K in keyof T]: T[K] | undefined }): T {
+  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined)) as T;
 }

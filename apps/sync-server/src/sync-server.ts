@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { createDatabase, type DatabaseHandle } from '@ccs/db';
+import { MAX_FRAME_BYTES } from '@ccs/protocol';
 import { startRetentionWorker } from '@ccs/jobs';
 import {
   createGatewayMetrics,
@@ -18,15 +19,14 @@ import { registerHealthRoutes } from './http/health-routes.js';
 import { registerMetricsRoute } from './http/metrics-route.js';
 import { RedisWakeSignal } from './redis-wake-signal.js';
 
-/** Largest socket.io frame accepted; larger ones close the connection. */
-export const MAX_FRAME_BYTES = 64 * 1024;
-
 /** A running sync-server. */
 export interface SyncServer {
   readonly app: FastifyInstance;
   readonly io: GatewayServer;
   readonly gateway: Gateway;
   readonly database: DatabaseHandle;
+  /** The small pool of handshakes, subscribes and `/readyz`, apart from sends. */
+  readonly authDatabase: DatabaseHandle;
   readonly redis: Redis;
   readonly registry: Registry;
   /** Base URL once listening, e.g. `http://127.0.0.1:3000`. */
@@ -47,11 +47,21 @@ export async function startSyncServer(
     // Health probes and scrapes every few seconds would drown the log.
     logController: new LogController({ disableRequestLogging: true }),
   });
+  const onConnectionError = (error: Error): void =>
+    logger.warn({ err: error }, 'PostgreSQL ended a connection; the pool opens a new one');
   const database = createDatabase({
     url: config.databaseUrl,
+    maxConnections: config.dbPoolSize,
     applicationName: 'ccs-sync-server',
-    onConnectionError: (error) =>
-      logger.warn({ err: error }, 'PostgreSQL ended a connection; the pool opens a new one'),
+    onConnectionError,
+  });
+  // Handshakes, subscribes and readiness get connections of their own: a flood of sends waits
+  // for the main pool, never for these.
+  const authDatabase = createDatabase({
+    url: config.databaseUrl,
+    maxConnections: config.authDbPoolSize,
+    applicationName: 'ccs-sync-server-auth',
+    onConnectionError,
   });
   const redis = new Redis(config.redisUrl, {
     lazyConnect: true,
@@ -96,7 +106,7 @@ export async function startSyncServer(
 
   registerHealthRoutes(app, {
     postgres: async () => {
-      await database.pool.query('SELECT 1');
+      await authDatabase.pool.query('SELECT 1');
     },
     redis: async () => {
       if (redis.status === 'wait' || redis.status === 'end') await redis.connect();
@@ -119,7 +129,9 @@ export async function startSyncServer(
   const gateway = await startGateway({
     io,
     db: database.db,
+    authDb: authDatabase.db,
     jwtSecret: config.jwtSecret,
+    limits: config.limits,
     maxTokenLifetimeSeconds: Math.round(config.tokenMaxLifetimeHours * 3600),
     logger: logger.child({ component: 'gateway' }),
     metrics,
@@ -152,6 +164,7 @@ export async function startSyncServer(
     io,
     gateway,
     database,
+    authDatabase,
     redis,
     registry,
     url,
@@ -166,7 +179,7 @@ export async function startSyncServer(
         adapterSub.disconnect();
         wakePub.disconnect();
         wakeSub.disconnect();
-        await database.close();
+        await Promise.all([database.close(), authDatabase.close()]);
       })()),
   };
 }

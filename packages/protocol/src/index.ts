@@ -11,6 +11,7 @@ export {
 export {
   MAX_MESSAGE_BODY_LENGTH,
   MAX_ENCODED_SEND_BYTES,
+  MAX_FRAME_BYTES,
   handshakeAuthSchema,
   messageSendPayloadSchema,
   subscribePayloadSchema,

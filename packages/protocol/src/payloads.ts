@@ -15,6 +15,12 @@ const MAX_CLIENT_ID_LENGTH = 64;
  */
 export const MAX_ENCODED_SEND_BYTES = 6 * (MAX_MESSAGE_BODY_LENGTH + MAX_CLIENT_ID_LENGTH) + 256;
 
+/**
+ * The largest frame a CCS server accepts (socket.io's `maxHttpBufferSize`): the largest valid
+ * send plus engine.io's framing. A larger frame closes the connection.
+ */
+export const MAX_FRAME_BYTES = MAX_ENCODED_SEND_BYTES + 1024;
+
 export const subscribePayloadSchema = z.strictObject({
   stream: streamNameSchema,
   /** Last seq the client has; changes with `seq > since` are replayed. Omitted: live only. */

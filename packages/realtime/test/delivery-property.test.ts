@@ -164,7 +164,7 @@ async function withGateway(
   run: (url: () => string) => Promise<void>,
 ): Promise<void> {
   // A batch of 3 makes the tail cut transactions across reads, so that path is exercised too.
-  const harness = await startGatewayHarness(database, { batchSize: 3 }, createRelay);
+  const harness = await startGatewayHarness(database, { relay: { batchSize: 3 }, createRelay });
   try {
     await run(() => harness.url);
   } finally {

@@ -1,10 +1,12 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { MAX_FRAME_BYTES } from '@ccs/protocol';
 import type { TestDatabase } from '@ccs/test-env';
 import { Server } from 'socket.io';
 import {
   startGateway,
   type Gateway,
+  type GatewayLimits,
   type GatewayOptions,
   type GatewayRelayOptions,
   type GatewayServer,
@@ -19,20 +21,27 @@ export interface GatewayHarness {
   close(): Promise<void>;
 }
 
+/** What a harness's gateway is started with besides its database. */
+export interface GatewayHarnessOptions {
+  readonly relay?: GatewayRelayOptions;
+  readonly createRelay?: GatewayOptions['createRelay'];
+  readonly limits?: GatewayLimits;
+}
+
 /** The gateway on a real socket.io server on an ephemeral loopback port. */
 export async function startGatewayHarness(
   database: TestDatabase,
-  relay: GatewayRelayOptions = {},
-  createRelay?: GatewayOptions['createRelay'],
+  { relay = {}, createRelay, limits }: GatewayHarnessOptions = {},
 ): Promise<GatewayHarness> {
   const http = createServer();
-  const io: GatewayServer = new Server(http, { maxHttpBufferSize: 64 * 1024 });
+  const io: GatewayServer = new Server(http, { maxHttpBufferSize: MAX_FRAME_BYTES });
   const gateway = await startGateway({
     io,
     db: database.db,
     jwtSecret,
     relay,
     ...(createRelay ? { createRelay } : {}),
+    ...(limits ? { limits } : {}),
   });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   return {

@@ -160,7 +160,7 @@ describe('gateway subscribe and send', () => {
     database,
   }) => {
     // A relay that reads only when woken: it has not read a write made with plain SQL.
-    const harness = await startGatewayHarness(database, { idleTickMs: 600_000 });
+    const harness = await startGatewayHarness(database, { relay: { idleTickMs: 600_000 } });
     const { aliceLaptop, bobPhone } = devicesOf(scenario);
     const [alice, bob] = [aliceLaptop, bobPhone].map(
       (device) => new TestClient({ url: harness.url, token: device.token }),
