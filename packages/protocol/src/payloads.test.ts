@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { messageSendPayloadSchema, subscribePayloadSchema } from './payloads.js';
+import {
+  MAX_ENCODED_SEND_BYTES,
+  MAX_FRAME_BYTES,
+  messageSendPayloadSchema,
+  subscribePayloadSchema,
+} from './payloads.js';
 import { parseStreamName, streamName } from './streams.js';
 
 const id = '0b6d4c1e-8a43-4d4e-9a3b-2f1d8c7e6a5b';
@@ -44,6 +49,26 @@ describe('messageSendPayloadSchema', () => {
       false,
     );
     expect(messageSendPayloadSchema.safeParse({ ...base, body: 'hi' }).success).toBe(true);
+  });
+
+  it('refuses text PostgreSQL would refuse or alter (NUL, a lone surrogate), keeps emoji', () => {
+    const base = { conversationId: id, clientId: 'c1' };
+    const parse = (body: string, clientId = 'c1') =>
+      messageSendPayloadSchema.safeParse({ ...base, clientId, body }).success;
+    expect(parse('a\u0000b')).toBe(false);
+    expect(parse('ok', 'c\u0000')).toBe(false);
+    expect(parse('a\ud800b')).toBe(false);
+    expect(parse('\udc00')).toBe(false);
+    expect(parse('smile 😀 and 𝄞')).toBe(true);
+  });
+
+  it('bounds the encoded size of the largest valid send below the frame limit', () => {
+    const worst = JSON.stringify([
+      'message:send',
+      { conversationId: id, clientId: '\u0001'.repeat(64), body: '\u0001'.repeat(16_384) },
+    ]);
+    expect(Buffer.byteLength(`42999999${worst}`)).toBeLessThanOrEqual(MAX_ENCODED_SEND_BYTES);
+    expect(MAX_ENCODED_SEND_BYTES).toBeLessThan(MAX_FRAME_BYTES);
   });
 });
 

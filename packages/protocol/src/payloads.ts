@@ -31,11 +31,30 @@ export type SubscribePayload = z.infer<typeof subscribePayloadSchema>;
 export const unsubscribePayloadSchema = z.strictObject({ stream: streamNameSchema });
 export type UnsubscribePayload = z.infer<typeof unsubscribePayloadSchema>;
 
+/** Matches a surrogate that is not half of a pair (a pair is one code point under `u`). */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/**
+ * Text PostgreSQL stores as sent: no NUL character (U+0000), which `text` refuses, and no lone
+ * surrogate, which UTF-8 cannot carry (it would be stored as U+FFFD, not as sent).
+ */
+const storableText = (maxLength: number) =>
+  z
+    .string()
+    .min(1)
+    .max(maxLength)
+    .refine((value) => !value.includes('\u0000'), {
+      message: 'must not contain the NUL character (U+0000)',
+    })
+    .refine((value) => !LONE_SURROGATE.test(value), {
+      message: 'must be well-formed Unicode (a lone surrogate cannot be stored)',
+    });
+
 export const messageSendPayloadSchema = z.strictObject({
   conversationId: z.uuid().toLowerCase(),
   /** Chosen by the device, unique per device: a retried send with the same id writes once. */
-  clientId: z.string().min(1).max(MAX_CLIENT_ID_LENGTH),
-  body: z.string().min(1).max(MAX_MESSAGE_BODY_LENGTH),
+  clientId: storableText(MAX_CLIENT_ID_LENGTH),
+  body: storableText(MAX_MESSAGE_BODY_LENGTH),
 });
 export type MessageSendPayload = z.infer<typeof messageSendPayloadSchema>;
 

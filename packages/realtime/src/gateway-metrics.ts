@@ -39,7 +39,7 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
     }),
     clientEventsRejected: new Counter({
       name: 'ccs_client_events_rejected_total',
-      help: 'Client events refused before their handler ran or by a limit (unknown event, bad payload, rate limit)',
+      help: 'Client events refused before their handler ran or by a limit (unknown event, bad payload, rate limit), and acks the server never asked for (event="(ack)")',
       labelNames: ['event', 'code'],
       registers: [registry],
     }),

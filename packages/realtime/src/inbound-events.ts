@@ -31,8 +31,11 @@ export interface InboundOptions {
    */
   readonly eventsPerBatch: number;
   readonly logger: Logger;
-  /** Told of every event refused before its handler ran (unknown, malformed, over a limit). */
-  readonly onRejected?: (event: string, code: ErrorCode) => void;
+  /**
+   * Told of every event refused before its handler ran (unknown, malformed, over a limit) and
+   * of every ack the client sent: `('(ack)', 'unexpected_ack')`.
+   */
+  readonly onRejected?: (event: string, code: ErrorCode | 'unexpected_ack') => void;
   /** Turns a handler's failure into what the client is told. */
   readonly toWireError: (error: unknown) => RealtimeError;
 }
@@ -45,10 +48,9 @@ const BATCH_RETRY_AFTER_MS = 50;
 /**
  * Serves every event a client sends, through one listener: each gets an answer through its ack
  * (`{ ok: true, … }` or `{ ok: false, error: { code, message } }`), whatever it is. An unknown
- * event gets `unknown_event`; a payload that fails its schema gets `invalid_payload`; an ack that
- * is not the last argument is answered through, with `invalid_payload`; events past
- * `eventsPerBatch` in one turn get `rate_limited`. Events without any ack cannot be answered:
- * they are counted and dropped.
+ * event gets `unknown_event`; a payload that fails its schema gets `invalid_payload`; events past
+ * `eventsPerBatch` in one turn get `rate_limited`. An event without an ack cannot be answered:
+ * it is counted and dropped, and so is an ack the client sends (the server never asks for one).
  */
 export function serveClientEvents(
   socket: Socket,
@@ -56,6 +58,13 @@ export function serveClientEvents(
   options: InboundOptions,
 ): void {
   let inBatch = 0;
+  // The gateway never emits with an ack, so every ACK packet (socket.io types 3 and 6) a client
+  // sends is out of place; socket.io drops it silently, this counts it.
+  socket.conn.on('packet', (packet: { type: string; data?: unknown }) => {
+    if (packet.type !== 'message' || typeof packet.data !== 'string') return;
+    const type = packet.data.charAt(0);
+    if (type === '3' || type === '6') options.onRejected?.('(ack)', 'unexpected_ack');
+  });
   socket.onAny((event: string, ...args: unknown[]) => {
     // socket.io hands the events of one read to `onAny` listeners synchronously: the count
     // starts again once the event loop has finished this turn's reads.
@@ -68,16 +77,10 @@ export function serveClientEvents(
         (ack as (response: Ack) => void)({ ok: false, error: error.toWire() });
     };
     if (typeof ack !== 'function') {
-      const misplaced = args.find(
-        (arg): arg is (response: Ack) => void => typeof arg === 'function',
-      );
-      const error = new RealtimeError(
-        'invalid_payload',
-        `${event}: the ack callback must be the last argument, after one payload`,
-      );
-      options.onRejected?.(label, error.code);
-      if (misplaced) misplaced({ ok: false, error: error.toWire() });
-      else options.logger.debug({ event: label }, 'client event without an ack dropped');
+      // Without an ack there is no way to answer (socket.io sends a function only as the last
+      // argument): count it, drop it.
+      options.onRejected?.(label, 'invalid_payload');
+      options.logger.debug({ event: label }, 'client event without an ack dropped');
       return;
     }
     if (inBatch > options.eventsPerBatch) {

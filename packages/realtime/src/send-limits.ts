@@ -83,7 +83,11 @@ export class SendQueue {
 
   /** Runs `task` when a slot frees; refuses it when `maxQueued` tasks wait already. */
   run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.limit.pendingCount >= this.maxQueued) {
+    // p-limit counts a task as pending until a microtask after the call, even with a free slot.
+    if (
+      this.limit.activeCount + this.limit.pendingCount >=
+      this.limit.concurrency + this.maxQueued
+    ) {
       return Promise.reject(
         rateLimited(
           `the server has ${this.maxQueued} sends waiting for the database; retry later`,

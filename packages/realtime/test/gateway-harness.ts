@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { MAX_FRAME_BYTES } from '@ccs/protocol';
 import type { TestDatabase } from '@ccs/test-env';
 import { Server } from 'socket.io';
+import type { GatewayMetrics } from '../src/gateway-metrics.js';
 import {
   startGateway,
   type Gateway,
@@ -26,12 +27,13 @@ export interface GatewayHarnessOptions {
   readonly relay?: GatewayRelayOptions;
   readonly createRelay?: GatewayOptions['createRelay'];
   readonly limits?: GatewayLimits;
+  readonly metrics?: GatewayMetrics;
 }
 
 /** The gateway on a real socket.io server on an ephemeral loopback port. */
 export async function startGatewayHarness(
   database: TestDatabase,
-  { relay = {}, createRelay, limits }: GatewayHarnessOptions = {},
+  { relay = {}, createRelay, limits, metrics }: GatewayHarnessOptions = {},
 ): Promise<GatewayHarness> {
   const http = createServer();
   const io: GatewayServer = new Server(http, { maxHttpBufferSize: MAX_FRAME_BYTES });
@@ -42,6 +44,7 @@ export async function startGatewayHarness(
     relay,
     ...(createRelay ? { createRelay } : {}),
     ...(limits ? { limits } : {}),
+    ...(metrics ? { metrics } : {}),
   });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   return {

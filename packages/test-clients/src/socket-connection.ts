@@ -19,6 +19,7 @@ export interface SocketConnectionOptions {
   readonly reconnectionDelay: number;
   readonly reconnectionAttempts: number;
   readonly timeoutMs: number;
+  readonly transport: 'websocket' | 'polling';
   readonly record: (direction: EventDirection, event: string, args: readonly unknown[]) => void;
 }
 
@@ -120,10 +121,11 @@ export class SocketConnection {
   }
 
   private createSocket(url: string, token: string): TestClientSocket {
-    const { reconnection, reconnectionDelay, reconnectionAttempts, timeoutMs } = this.options;
+    const { reconnection, reconnectionDelay, reconnectionAttempts, timeoutMs, transport } =
+      this.options;
     return io(url, {
       auth: { token },
-      transports: ['websocket'],
+      transports: [transport],
       reconnection,
       reconnectionDelay,
       reconnectionDelayMax: Math.max(reconnectionDelay, 1000),

@@ -16,6 +16,11 @@ export interface TestClientOptions {
   readonly timeoutMs?: number;
   /** How long `emitWithAck` waits for the ack, in ms. @default 5000 */
   readonly ackTimeoutMs?: number;
+  /**
+   * `'polling'` talks HTTP long-polling only (several events may travel in one request), as a
+   * client behind a proxy without WebSockets does. @default 'websocket'
+   */
+  readonly transport?: 'websocket' | 'polling';
 }
 
 /** Options of `TestClient.expectNoEvent`. */

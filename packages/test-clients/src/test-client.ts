@@ -35,8 +35,8 @@ let clientCount = 0;
 
 /**
  * A socket.io client for tests: records every event in and out with its time, tracks its
- * connection state, and waits for events without sleeping. Websocket transport only; no
- * auto-reconnect unless asked.
+ * connection state, and waits for events without sleeping. WebSocket transport unless asked for
+ * long-polling; no auto-reconnect unless asked.
  *
  * @example
  * const client = await TestClient.connect({ url, token });
@@ -60,6 +60,7 @@ export class TestClient {
       reconnectionDelay: options.reconnectionDelay ?? 100,
       reconnectionAttempts: options.reconnectionAttempts ?? Infinity,
       timeoutMs: options.timeoutMs ?? 5000,
+      transport: options.transport ?? 'websocket',
       record: (direction, event, args) => this.records.record(direction, event, args),
     });
   }
