@@ -92,11 +92,17 @@ export interface GatewayLimits {
   /** Sends waiting for one of those slots; more are refused at once. @default 256 */
   readonly queuedSends?: number;
   /**
-   * Bytes sent to one socket and not yet written to the network; past this the socket gets
-   * `resync_required { reason: 'slow_consumer' }` for each stream and is disconnected.
-   * @default 4 MiB
+   * Bytes sent to one socket and not yet written to the network; a socket over this for longer
+   * than `slowConsumerGraceMs` gets `resync_required { reason: 'slow_consumer' }` for each
+   * stream and is disconnected. @default 4 MiB
    */
   readonly outboundBufferBytes?: number;
+  /**
+   * How long a socket may stay over `outboundBufferBytes` (a burst it drains in time is fine).
+   * What one slow socket can hold is about `outboundBufferBytes` plus this long of its rooms'
+   * traffic. @default 1000
+   */
+  readonly slowConsumerGraceMs?: number;
 }
 
 const DEFAULT_LIMITS: Required<GatewayLimits> = {
@@ -109,6 +115,7 @@ const DEFAULT_LIMITS: Required<GatewayLimits> = {
   concurrentSends: 6,
   queuedSends: 256,
   outboundBufferBytes: 4 * 1024 * 1024,
+  slowConsumerGraceMs: 1000,
 };
 
 /** What a send refused because the database is busy is told to wait. */
@@ -334,9 +341,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         message: 'the device token expired; connect again with a fresh one',
       }),
     );
-    const outbound = new OutboundBuffer(socket, limits.outboundBufferBytes, () => {
-      void dropSlowConsumer(socket);
-    });
+    const outbound = new OutboundBuffer(
+      socket,
+      limits.outboundBufferBytes,
+      limits.slowConsumerGraceMs,
+      () => void dropSlowConsumer(socket),
+    );
 
     // Subscribes and unsubscribes of one socket take effect in the order it sent them.
     const membership = new SerialQueue();

@@ -18,19 +18,24 @@ const DRAIN_POLL_MS = 5;
 /**
  * Counts what a socket has been sent and not yet written to the network: packets engine.io
  * queued (a WebSocket whose writes have not completed, a long-polling client between two GETs)
- * plus what the WebSocket itself buffered. Past `limitBytes`, `onOverflow` is called once, in a
- * later microtask (never inside the emit that crossed the limit). Sizes are of encoded packets,
- * in UTF-16 code units for text.
+ * plus what the WebSocket itself buffered. When more than `limitBytes` wait for longer than
+ * `graceMs` (a burst a reading client drains in time does not count), `onOverflow` is called,
+ * once. Sizes are of encoded packets, in UTF-16 code units for text.
  */
 export class OutboundBuffer {
   private queued = 0;
   private overflowed = false;
+  /** Armed while over the limit: fires `graceMs` after the limit was crossed. */
+  private graceTimer: NodeJS.Timeout | undefined;
   private readonly onPacket = (packet: EnginePacket): void => {
     this.queued += sizeOf(packet.data);
-    if (!this.overflowed && this.waiting > this.limitBytes) {
+    if (this.graceTimer || this.overflowed || this.waiting <= this.limitBytes) return;
+    this.graceTimer = setTimeout(() => {
+      this.graceTimer = undefined;
+      if (this.overflowed || this.waiting <= this.limitBytes || !this.socket.connected) return;
       this.overflowed = true;
-      queueMicrotask(this.onOverflow);
-    }
+      this.onOverflow();
+    }, this.graceMs);
   };
   private readonly onFlush = (packets: readonly EnginePacket[]): void => {
     for (const packet of packets) this.queued -= sizeOf(packet.data);
@@ -39,11 +44,13 @@ export class OutboundBuffer {
   constructor(
     private readonly socket: Socket,
     private readonly limitBytes: number,
+    private readonly graceMs: number,
     private readonly onOverflow: () => void,
   ) {
     socket.conn.on('packetCreate', this.onPacket);
     socket.conn.on('flush', this.onFlush);
     socket.once('disconnect', () => {
+      clearTimeout(this.graceTimer);
       socket.conn.off('packetCreate', this.onPacket);
       socket.conn.off('flush', this.onFlush);
     });
