@@ -25,6 +25,18 @@ describe('loadConfig', () => {
     expect((error as Error).message).toMatch(/DATABASE_URL/);
   });
 
+  it('passes only the limits that are set, leaving the rest to the gateway', () => {
+    expect(loadConfig({}).limits).toEqual({});
+    expect(
+      loadConfig({
+        CCS_SENDS_PER_SECOND: '5',
+        CCS_OUTBOUND_BUFFER_KB: '1024',
+        CCS_QUEUED_SENDS: '',
+      }).limits,
+    ).toEqual({ sendsPerSecond: 5, outboundBufferBytes: 1024 * 1024 });
+    expect(() => loadConfig({ CCS_SOCKETS_PER_DEVICE: '0' })).toThrow(/CCS_SOCKETS_PER_DEVICE/);
+  });
+
   it('refuses the development secret in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/CCS_JWT_SECRET/);
     expect(loadConfig({ NODE_ENV: 'production', CCS_JWT_SECRET: 'x'.repeat(32) }).env).toBe(

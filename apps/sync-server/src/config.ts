@@ -30,6 +30,7 @@ const envSchema = z
     CCS_CONCURRENT_SENDS: optionalNumber(z.coerce.number().int().min(1)),
     CCS_QUEUED_SENDS: optionalNumber(z.coerce.number().int().min(0)),
     CCS_OUTBOUND_BUFFER_KB: optionalNumber(z.coerce.number().int().min(1)),
+    CCS_SLOW_CONSUMER_GRACE_MS: optionalNumber(z.coerce.number().int().min(0)),
     CCS_REDIS_PREFIX: z
       .string()
       .regex(/^[A-Za-z0-9:_-]{1,64}$/)
