@@ -1,4 +1,5 @@
 import { seedConversationScenario } from '@ccs/fixtures';
+import { MAX_FRAME_BYTES } from '@ccs/protocol';
 import { describe, expect } from 'vitest';
 import { TEST_JWT_SECRET as jwtSecret, test } from '../src/testing.js';
 
@@ -79,7 +80,7 @@ describe('sync-server limits', () => {
       {
         conversationId: scenario.conversation.id,
         clientId: 'big',
-        body: 'x'.repeat(100 * 1024),
+        body: 'x'.repeat(MAX_FRAME_BYTES),
       },
       () => undefined,
     );
