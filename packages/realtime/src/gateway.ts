@@ -462,15 +462,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         drop();
         throw error;
       });
-      if (revoked) {
+      if (!outcome.ok) {
+        drop();
+        throw resync(stream, since, outcome.reason, outcome.head);
+      }
+      // Taken away during the replay, or by a live change between the join and this ack.
+      if (revoked || subscriptions.get(stream) !== subscription) {
         throw new RealtimeError(
           'forbidden',
           `access to ${stream} was taken away while subscribing`,
         );
-      }
-      if (!outcome.ok) {
-        drop();
-        throw resync(stream, since, outcome.reason, outcome.head);
       }
       return { head: outcome.head };
     }
