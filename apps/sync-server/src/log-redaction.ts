@@ -43,7 +43,7 @@ const KEPT_FIELDS = [
   'query',
 ] as const;
 
-/** Replaces what a message says after drizzle's `params:` marker. */
+/** drizzle's marker before a failed query's values: what follows it is dropped. */
 const PARAMS_MARKER = 'params:';
 const REDACTED = '[redacted]';
 /** How deep a chain of causes is followed. */
@@ -137,23 +137,28 @@ export function serializeError(value: unknown): SerializedError {
   return serializeValue(value, new Set(), 0);
 }
 
-/** The error of a log call whose message pino would take from the error's own message. */
-function errorWithoutMessage(args: readonly unknown[]): ErrorLike | undefined {
-  const [first, second] = args;
-  if (typeof second === 'string') return undefined;
-  if (first instanceof Error) return first as unknown as ErrorLike;
-  if (typeof first !== 'object' || first === null || 'msg' in first) return undefined;
-  const error = (first as { err?: unknown }).err;
+/** The error a log call carries: the call's first argument, or its `err`. */
+function loggedError(first: unknown): ErrorLike | undefined {
+  if (typeof first !== 'object' || first === null) return undefined;
+  const error = first instanceof Error ? first : (first as { err?: unknown }).err;
   return isErrorLike(error) ? error : undefined;
 }
 
 /**
- * pino's `logMethod` hook: `logger.error(err)` and `logger.error({ err })` log the error's
- * message as the line's `msg`, unredacted; give them the redacted one instead.
+ * Whether a log call's `msg` is the error's own message: none given, so pino takes the error's
+ * (`logger.error(err)`, `logger.error({ err })`), or the error's passed on (fastify logs a failed
+ * request as `log.error({ err }, err.message)`).
  */
-function redactImplicitMessage(this: Logger, args: Parameters<LogFn>, method: LogFn): void {
-  const error = errorWithoutMessage(args);
-  if (error === undefined) {
+function usesErrorMessage(args: readonly unknown[], error: ErrorLike): boolean {
+  const [first, second] = args;
+  if (second === undefined) return first === error || !('msg' in (first as object));
+  return second === error.message;
+}
+
+/** pino's `logMethod` hook: a line whose `msg` is an error's message gets the redacted one. */
+function redactErrorMessages(this: Logger, args: Parameters<LogFn>, method: LogFn): void {
+  const error = loggedError(args[0]);
+  if (error === undefined || !usesErrorMessage(args, error)) {
     method.apply(this, args);
     return;
   }
@@ -178,7 +183,7 @@ export function createServiceLogger(options: ServiceLoggerOptions): Logger {
     level: options.level,
     base: { service: 'ccs-sync-server' },
     serializers: { err: serializeError, error: serializeError },
-    hooks: { logMethod: redactImplicitMessage },
+    hooks: { logMethod: redactErrorMessages },
   };
   return options.destination ? pino(loggerOptions, options.destination) : pino(loggerOptions);
 }

@@ -3,8 +3,8 @@
 // depend on the server without a dependency cycle: the server's own packages test with it.)
 import { TestClient, type TestClientOptions } from '@ccs/test-clients';
 import { test as base } from '@ccs/test-env/vitest';
-import { pino } from 'pino';
 import { loadConfig } from './config.js';
+import { createServiceLogger } from './log-redaction.js';
 import { startSyncServer, type SyncServer } from './sync-server.js';
 
 /** The device-token secret of servers started by these fixtures. */
@@ -48,7 +48,7 @@ export const test = base
         CCS_RETENTION_HOURS: '0',
         ...env,
       });
-      const server = await startSyncServer(config, pino({ level: 'silent' }));
+      const server = await startSyncServer(config, createServiceLogger({ level: 'silent' }));
       servers.push(server);
       return server;
     };

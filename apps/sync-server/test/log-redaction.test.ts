@@ -3,31 +3,11 @@ import { createDatabase, DbError, insertMessage, schema, type Database } from '@
 import { seedConversationScenario, type SignedDevice } from '@ccs/fixtures';
 import { TestClient } from '@ccs/test-clients';
 import type { TestDatabase } from '@ccs/test-env/vitest';
-import { pino, type Logger } from 'pino';
+import { pino } from 'pino';
 import { describe, expect } from 'vitest';
-import { loadConfig } from '../src/config.js';
-import { createServiceLogger, redactErrorMessage, serializeError } from '../src/log-redaction.js';
-import { startSyncServer } from '../src/sync-server.js';
+import { redactErrorMessage, serializeError } from '../src/log-redaction.js';
 import { TEST_JWT_SECRET as jwtSecret, test } from '../src/testing.js';
-
-/** A service logger whose JSON lines are kept in memory. */
-function capturingLogger(): { logger: Logger; text: () => string; lines: () => LogLine[] } {
-  const written: string[] = [];
-  const logger = createServiceLogger({
-    level: 'debug',
-    destination: { write: (line) => void written.push(line) },
-  });
-  return {
-    logger,
-    text: () => written.join(''),
-    lines: () => written.map((line) => JSON.parse(line) as LogLine),
-  };
-}
-
-interface LogLine {
-  readonly msg?: string;
-  readonly err?: Record<string, unknown> & { cause?: Record<string, unknown> };
-}
+import { capturingLogger, closeWithin, startLoggedServer } from './logged-server.js';
 
 /** What a test knows about one send: who sends it, into which conversation, with what body. */
 interface SendInput {
@@ -102,7 +82,9 @@ describe('service logger', () => {
     expect(line!.err).toMatchObject({
       type: 'DrizzleQueryError',
       query: expect.stringContaining('insert into "messages"'),
-      message: expect.stringMatching(/^Failed query: insert into "messages".*\nparams: \[redacted]$/s),
+      message: expect.stringMatching(
+        /^Failed query: insert into "messages".*\nparams: \[redacted]$/s,
+      ),
       stack: expect.stringMatching(/\n\s+at /),
       cause: {
         type: 'DatabaseError',
@@ -115,19 +97,23 @@ describe('service logger', () => {
     expect(line!.err!.cause).not.toHaveProperty('detail');
   });
 
-  test('logs an error passed alone, whose message pino would use as msg, redacted', async ({
-    database,
-  }) => {
+  test('redacts the line’s msg when it is the error’s own message', async ({ database }) => {
     const device = await seededDevice(database);
     const body = secretBody();
     const error = await failedInsert(database.db, { device, conversationId: randomUUID(), body });
     const { logger, text, lines } = capturingLogger();
+    // pino takes the error's message as msg when none is given; fastify passes it on.
     logger.error(error);
     logger.warn({ err: error });
+    logger.error({ err: error }, error.message);
+    logger.info({ err: error }, 'a message of its own');
     expect(text()).not.toContain(body);
+    const redacted = expect.stringMatching(/^Failed query: .*params: \[redacted]$/s);
     expect(lines().map((line) => line.msg)).toEqual([
-      expect.stringMatching(/params: \[redacted]$/),
-      expect.stringMatching(/params: \[redacted]$/),
+      redacted,
+      redacted,
+      redacted,
+      'a message of its own',
     ]);
   });
 
@@ -147,9 +133,14 @@ describe('service logger', () => {
         body,
       });
       expect(error.message).toContain(body);
-      const wrapped = new DbError('unavailable', 'write failed', { deviceId: device.id }, {
-        cause: error,
-      });
+      const wrapped = new DbError(
+        'unavailable',
+        'write failed',
+        { deviceId: device.id },
+        {
+          cause: error,
+        },
+      );
       const { logger, text, lines } = capturingLogger();
       logger.error({ err: wrapped }, 'write failed');
       expect(text()).not.toContain(body);
@@ -230,16 +221,7 @@ describe('sync-server error log', () => {
       CREATE TRIGGER refuse_secret_bodies BEFORE INSERT ON messages
         FOR EACH ROW EXECUTE FUNCTION refuse_secret_bodies();`);
     const { logger, text, lines } = capturingLogger();
-    const config = loadConfig({
-      HOST: '127.0.0.1',
-      PORT: '0',
-      DATABASE_URL: database.url,
-      REDIS_URL: testEnv.redisUrl,
-      CCS_REDIS_PREFIX: redisNamespace.prefix,
-      CCS_JWT_SECRET: jwtSecret,
-      CCS_RETENTION_HOURS: '0',
-    });
-    const server = await startSyncServer(config, logger);
+    const server = await startLoggedServer({ database, testEnv, redisNamespace }, logger);
     const client = new TestClient({ url: server.url, token: scenario.users[0]!.devices[0]!.token });
     try {
       await client.open();
@@ -249,7 +231,7 @@ describe('sync-server error log', () => {
         body,
       });
       expect(ack).toMatchObject({ ok: false, error: { code: 'internal' } });
-      const logged = lines().find((line) => line.msg === 'unexpected gateway error');
+      const logged = lines().find((line) => line.err?.['type'] === 'DrizzleQueryError');
       expect(logged?.err).toMatchObject({
         type: 'DrizzleQueryError',
         query: expect.stringContaining('insert into "messages"'),
@@ -258,7 +240,7 @@ describe('sync-server error log', () => {
       expect(text()).not.toContain(body);
     } finally {
       client.close();
-      await server.close();
+      await closeWithin(server, 10_000);
     }
   });
 });

@@ -21,6 +21,11 @@ export interface DatabaseOptions {
   /** A statement waiting longer for a lock is cancelled (its query rejects). @default 10000 */
   readonly lockTimeoutMs?: number;
   /**
+   * A query waiting longer for a free connection of the pool rejects instead of waiting for
+   * ever. @default 10000
+   */
+  readonly connectionTimeoutMs?: number;
+  /**
    * Told of an error on a connection that no query was waiting on (its server restarted or
    * terminated it): the pool drops the connection and opens a new one. @default ignore
    */
@@ -28,7 +33,12 @@ export interface DatabaseOptions {
 }
 
 /** Defaults of {@link DatabaseOptions}. */
-const DEFAULTS = { maxConnections: 10, statementTimeoutMs: 30_000, lockTimeoutMs: 10_000 };
+const DEFAULTS = {
+  maxConnections: 10,
+  statementTimeoutMs: 30_000,
+  lockTimeoutMs: 10_000,
+  connectionTimeoutMs: 10_000,
+};
 
 /** A pool and the drizzle database over it; `close()` ends the pool. */
 export interface DatabaseHandle {
@@ -45,6 +55,7 @@ export function createDatabase(options: DatabaseOptions): DatabaseHandle {
     application_name: options.applicationName ?? 'ccs',
     statement_timeout: options.statementTimeoutMs ?? DEFAULTS.statementTimeoutMs,
     lock_timeout: options.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? DEFAULTS.connectionTimeoutMs,
   });
   const onConnectionError = options.onConnectionError ?? (() => undefined);
   // A connection that loses its server (restart, failover, pg_terminate_backend) emits 'error'.

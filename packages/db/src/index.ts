@@ -5,6 +5,7 @@ export {
   type DatabaseHandle,
   type DatabaseOptions,
 } from './database.js';
+export { inTransaction, type Transaction } from './transaction.js';
 export { migrateDatabase, migrationsFolder, migrationsHash, redactUrl } from './migrations.js';
 export { ChangeTail, type ChangeTailOptions, type ChangeTailRead } from './change-tail.js';
 export * as schema from './schema/index.js';

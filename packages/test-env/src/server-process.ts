@@ -5,6 +5,8 @@ import { createInterface } from 'node:readline';
 export interface ServerProcessOptions {
   /** The Node entry point, e.g. `apps/sync-server/dist/main.js`. */
   readonly entry: string;
+  /** Arguments after the entry point, e.g. `['--migrate']`. @default none */
+  readonly args?: readonly string[];
   /** Extra environment; `PORT` defaults to `0` (a free port). */
   readonly env?: Readonly<Record<string, string>>;
   /** How long to wait for the `listening` log line. @default 15_000 */
@@ -30,7 +32,7 @@ export interface ServerProcess {
  */
 export function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
   const output: string[] = [];
-  const child = spawn(process.execPath, [options.entry], {
+  const child = spawn(process.execPath, [options.entry, ...(options.args ?? [])], {
     env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

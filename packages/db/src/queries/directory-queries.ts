@@ -1,5 +1,6 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Database } from '../database.js';
+import { inTransaction } from '../transaction.js';
 import {
   conversationMembers,
   conversations,
@@ -35,7 +36,7 @@ export async function insertConversation(
   values: typeof conversations.$inferInsert,
   memberIds: readonly string[] = [],
 ): Promise<Conversation> {
-  return db.transaction(async (tx) => {
+  return inTransaction(db, async (tx) => {
     const [row] = await tx.insert(conversations).values(values).returning();
     if (memberIds.length > 0) {
       await tx
@@ -83,7 +84,7 @@ export async function insertWorkspace(
   values: typeof workspaces.$inferInsert,
   memberIds: readonly string[] = [],
 ): Promise<Workspace> {
-  return db.transaction(async (tx) => {
+  return inTransaction(db, async (tx) => {
     const [row] = await tx.insert(workspaces).values(values).returning();
     if (memberIds.length > 0) {
       await tx

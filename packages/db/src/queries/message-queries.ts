@@ -2,6 +2,7 @@ import { streamName, type StreamName } from '@ccs/protocol';
 import { and, desc, eq } from 'drizzle-orm';
 import type { Database } from '../database.js';
 import { DbError } from '../db-error.js';
+import { inTransaction } from '../transaction.js';
 import { changeLog, messages, streamHeads } from '../schema/index.js';
 
 export type Message = typeof messages.$inferSelect;
@@ -31,26 +32,24 @@ export async function insertMessage(
   db: Database,
   input: InsertMessageInput,
 ): Promise<StoredMessage> {
-  const inserted = await db
-    .transaction(async (tx) => {
-      const [row] = await tx
-        .insert(messages)
-        .values(input)
-        .onConflictDoNothing({ target: [messages.deviceId, messages.clientId] })
-        .returning();
-      if (!row) return undefined;
-      // The capture trigger bumped the head under a row lock this transaction still holds, so
-      // the head is this message's seq. The stream is named from the stored (canonical) id.
-      const stream = streamName('conversation', row.conversationId);
-      const [head] = await tx
-        .select({ head: streamHeads.head })
-        .from(streamHeads)
-        .where(eq(streamHeads.stream, stream));
-      return { message: row, stream, seq: head!.head, created: true };
-    })
-    .catch((error: unknown) => {
-      throw translateWriteError(error, input);
-    });
+  const inserted = await inTransaction(db, async (tx) => {
+    const [row] = await tx
+      .insert(messages)
+      .values(input)
+      .onConflictDoNothing({ target: [messages.deviceId, messages.clientId] })
+      .returning();
+    if (!row) return undefined;
+    // The capture trigger bumped the head under a row lock this transaction still holds, so
+    // the head is this message's seq. The stream is named from the stored (canonical) id.
+    const stream = streamName('conversation', row.conversationId);
+    const [head] = await tx
+      .select({ head: streamHeads.head })
+      .from(streamHeads)
+      .where(eq(streamHeads.stream, stream));
+    return { message: row, stream, seq: head!.head, created: true };
+  }).catch((error: unknown) => {
+    throw translateWriteError(error, input);
+  });
   if (inserted) return inserted;
 
   const [message] = await db
