@@ -122,12 +122,13 @@ export interface UnsubscribedEvent {
 
 /** Why the server is about to disconnect a socket. */
 export type SessionEndReason =
-  'device_revoked' | 'user_deleted' | 'token_expired' | 'slow_consumer';
+  'device_revoked' | 'user_deleted' | 'token_expired' | 'slow_consumer' | 'flooding';
 
 /**
  * Sent right before the server disconnects the socket. `device_revoked`, `user_deleted`: do not
  * reconnect with this token; `token_expired`: reconnect with a fresh token; `slow_consumer`: the
- * socket fell too far behind (each stream also got `resync_required`), reconnect and resume.
+ * socket fell too far behind (each stream also got `resync_required`), reconnect and resume;
+ * `flooding`: it kept sending past `rate_limited` answers, reconnect and honour `retryAfterMs`.
  */
 export interface SessionEndedEvent {
   readonly reason: SessionEndReason;

@@ -92,6 +92,15 @@ export interface GatewayLimits {
   /** Sends waiting for one of those slots; more are refused at once. @default 256 */
   readonly queuedSends?: number;
   /**
+   * `rate_limited` answers one socket may get in a second; a socket that keeps sending past
+   * them is disconnected with `session_ended { reason: 'flooding' }`. @default 200
+   */
+  readonly refusalsPerSecond?: number;
+  /** Handshakes per device per second (a token bucket), before the database is asked. @default 2 */
+  readonly connectsPerSecond?: number;
+  /** Handshakes a device may make at once after a pause. @default 10 */
+  readonly connectBurst?: number;
+  /**
    * Bytes sent to one socket and not yet written to the network; a socket over this for longer
    * than `slowConsumerGraceMs` gets `resync_required { reason: 'slow_consumer' }` for each
    * stream and is disconnected. @default 4 MiB
@@ -110,6 +119,9 @@ const DEFAULT_LIMITS: Required<GatewayLimits> = {
   sendBurst: 40,
   sendsInFlightPerSocket: 8,
   eventsPerBatch: 32,
+  refusalsPerSecond: 200,
+  connectsPerSecond: 2,
+  connectBurst: 10,
   socketsPerDevice: 4,
   socketsPerUser: 16,
   concurrentSends: 6,
@@ -213,6 +225,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const sessions = new LocalSessions<SessionSocket>(limits);
   const sessionOf = new WeakMap<GatewaySocket, SessionSocket>();
   const sendRates = new TokenBuckets(limits.sendsPerSecond, limits.sendBurst);
+  const connectRates = new TokenBuckets(limits.connectsPerSecond, limits.connectBurst);
   const sends = new SendQueue(limits.concurrentSends, limits.queuedSends, QUEUE_RETRY_AFTER_MS);
 
   const emitToRoom = (stream: StreamName, changes: readonly ChangeEvent[]): void => {
@@ -303,6 +316,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     let admitted: VerifiedDeviceToken | undefined;
     authenticate(socket.handshake.auth, options.jwtSecret, options.maxTokenLifetimeSeconds)
       .then(async (token) => {
+        const waitMs = connectRates.take(token.deviceId);
+        if (waitMs > 0) {
+          throw rateLimited(
+            `this device connects over ${limits.connectsPerSecond} times per second`,
+            waitMs,
+          );
+        }
         // Counted before the database is asked, so a revocation read meanwhile finds it.
         sessions.admit(session, token);
         admitted = token;
@@ -369,24 +389,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
             return {};
           }),
         ),
-        [EVENTS.messageSend]: eventHandler(messageSendPayloadSchema, async (payload) => {
-          if (sendsInFlight >= limits.sendsInFlightPerSocket) {
-            throw rateLimited(
-              `${limits.sendsInFlightPerSocket} sends of this socket await their ack; wait for one`,
-              IN_FLIGHT_RETRY_AFTER_MS,
-            );
-          }
-          const { userId, deviceId } = socket.data;
-          const waitMs = sendRates.take(deviceId);
-          if (waitMs > 0) {
-            throw rateLimited(
-              `this device sends over ${limits.sendsPerSecond} messages per second`,
-              waitMs,
-            );
-          }
-          sendsInFlight++;
-          try {
-            return await sends.run(async () => {
+        [EVENTS.messageSend]: eventHandler(
+          messageSendPayloadSchema,
+          async (payload) => {
+            const { userId, deviceId } = socket.data;
+            return sends.run(async () => {
               if (!(await isConversationMember(db, payload.conversationId, userId))) {
                 throw new RealtimeError(
                   'forbidden',
@@ -397,13 +404,37 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
               if (stored.created) committed();
               return { id: stored.message.id, stream: stored.stream, seq: stored.seq };
             });
-          } finally {
-            sendsInFlight--;
-          }
-        }),
+          },
+          // Before the payload is parsed: a flood is refused at the cost of a counter.
+          () => {
+            if (sendsInFlight >= limits.sendsInFlightPerSocket) {
+              throw rateLimited(
+                `${limits.sendsInFlightPerSocket} sends of this socket await their ack; wait for one`,
+                IN_FLIGHT_RETRY_AFTER_MS,
+              );
+            }
+            const waitMs = sendRates.take(socket.data.deviceId);
+            if (waitMs > 0) {
+              throw rateLimited(
+                `this device sends over ${limits.sendsPerSecond} messages per second`,
+                waitMs,
+              );
+            }
+            sendsInFlight++;
+            return () => {
+              sendsInFlight--;
+            };
+          },
+        ),
       },
       {
         eventsPerBatch: limits.eventsPerBatch,
+        refusalsPerSecond: limits.refusalsPerSecond,
+        onFlood: () =>
+          endSession(socket, {
+            reason: 'flooding',
+            message: `over ${limits.refusalsPerSecond} events a second were refused with rate_limited; honour retryAfterMs`,
+          }),
         logger,
         toWireError: (error) => toWireError(error, logger),
         onRejected: (event, code) => metrics?.clientEventsRejected.inc({ event, code }),
@@ -518,6 +549,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     async close() {
       stopWaking?.();
       sendRates.close();
+      connectRates.close();
       await relay.stop();
     },
   };

@@ -8,6 +8,11 @@ import { RealtimeError } from './realtime-error.js';
 /** How one client event is validated and served; the result is spread into `{ ok: true }`. */
 export interface EventHandler {
   readonly schema: z.ZodType;
+  /**
+   * Cheap checks before the payload is even parsed (rate limits): throws the error to answer
+   * with, or returns what `run` must call once done (e.g. to free an in-flight slot).
+   */
+  readonly admit?: () => () => void;
   readonly run: (payload: unknown) => Promise<object>;
 }
 
@@ -15,8 +20,9 @@ export interface EventHandler {
 export function eventHandler<Schema extends z.ZodType>(
   schema: Schema,
   run: (payload: z.infer<Schema>) => Promise<object>,
+  admit?: () => () => void,
 ): EventHandler {
-  return { schema, run: run as (payload: unknown) => Promise<object> };
+  return { schema, run: run as (payload: unknown) => Promise<object>, ...(admit && { admit }) };
 }
 
 /** A handler for each event of the protocol. */
@@ -38,6 +44,12 @@ export interface InboundOptions {
   readonly onRejected?: (event: string, code: ErrorCode | 'unexpected_ack') => void;
   /** Turns a handler's failure into what the client is told. */
   readonly toWireError: (error: unknown) => RealtimeError;
+  /**
+   * `rate_limited` answers one socket may get in a second; past that it ignores `retryAfterMs`
+   * and `onFlood` is called, once.
+   */
+  readonly refusalsPerSecond: number;
+  readonly onFlood: () => void;
 }
 
 const KNOWN_EVENTS: ReadonlySet<string> = new Set(CLIENT_EVENTS);
@@ -49,7 +61,8 @@ const BATCH_RETRY_AFTER_MS = 50;
  * Serves every event a client sends, through one listener: each gets an answer through its ack
  * (`{ ok: true, … }` or `{ ok: false, error: { code, message } }`), whatever it is. An unknown
  * event gets `unknown_event`; a payload that fails its schema gets `invalid_payload`; events past
- * `eventsPerBatch` in one turn get `rate_limited`. An event without an ack cannot be answered:
+ * `eventsPerBatch` in one turn get `rate_limited`, and a socket that keeps sending past more
+ * than `refusalsPerSecond` of those is flooding (`onFlood`). An event without an ack cannot be answered:
  * it is counted and dropped, and so is an ack the client sends (the server never asks for one).
  */
 export function serveClientEvents(
@@ -58,6 +71,21 @@ export function serveClientEvents(
   options: InboundOptions,
 ): void {
   let inBatch = 0;
+  let refusals = 0;
+  let refusalsSince = 0;
+  let flooding = false;
+  /** Counts a `rate_limited` answer; a socket over `refusalsPerSecond` is flooding. */
+  const refused = (): void => {
+    const now = Date.now();
+    if (now - refusalsSince >= 1000) {
+      refusalsSince = now;
+      refusals = 0;
+    }
+    if (++refusals > options.refusalsPerSecond && !flooding) {
+      flooding = true;
+      options.onFlood();
+    }
+  };
   // The gateway never emits with an ack, so every ACK packet (socket.io types 3 and 6) a client
   // sends is out of place; socket.io drops it silently, this counts it.
   socket.conn.on('packet', (packet: { type: string; data?: unknown }) => {
@@ -73,6 +101,7 @@ export function serveClientEvents(
     const ack = args[args.length - 1];
     const reject = (error: RealtimeError): void => {
       options.onRejected?.(label, error.code);
+      if (error.code === 'rate_limited') refused();
       if (typeof ack === 'function')
         (ack as (response: Ack) => void)({ ok: false, error: error.toWire() });
     };
@@ -106,8 +135,16 @@ export function serveClientEvents(
       return;
     }
     const handler = handlers[event as ClientEventName];
+    let done: () => void = () => undefined;
+    try {
+      if (handler.admit) done = handler.admit();
+    } catch (error) {
+      reject(options.toWireError(error));
+      return;
+    }
     const parsed = handler.schema.safeParse(args[0]);
     if (!parsed.success) {
+      done();
       const issue = parsed.error.issues[0];
       const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
       reject(
@@ -116,13 +153,19 @@ export function serveClientEvents(
       return;
     }
     const reply = ack as (response: Ack) => void;
-    handler.run(parsed.data).then(
-      (result) => reply({ ok: true, ...result }),
-      (error: unknown) => {
-        const wire = options.toWireError(error);
-        if (wire.code === 'rate_limited') options.onRejected?.(label, wire.code);
-        reply({ ok: false, error: wire.toWire() });
-      },
-    );
+    handler
+      .run(parsed.data)
+      .finally(done)
+      .then(
+        (result) => reply({ ok: true, ...result }),
+        (error: unknown) => {
+          const wire = options.toWireError(error);
+          if (wire.code === 'rate_limited') {
+            options.onRejected?.(label, wire.code);
+            refused();
+          }
+          reply({ ok: false, error: wire.toWire() });
+        },
+      );
   });
 }

@@ -48,7 +48,11 @@ describe('limits against floods', () => {
     database,
     scenario,
   }) => {
-    const gateway = await gatewayWith(database, { sendsPerSecond: 20, sendBurst: 40 });
+    const gateway = await gatewayWith(database, {
+      sendsPerSecond: 20,
+      sendBurst: 40,
+      refusalsPerSecond: 100_000,
+    });
     const { aliceLaptop, bobPhone } = devicesOf(scenario);
     const flooder = gateway.client(aliceLaptop.token);
     await flooder.open();
@@ -101,6 +105,45 @@ describe('limits against floods', () => {
       body: 'waited as told',
     });
     expect(retried.ok).toBe(true);
+  });
+
+  test('a socket that keeps sending past rate_limited is disconnected, and its device reconnects only so fast', async ({
+    database,
+    scenario,
+  }) => {
+    const gateway = await gatewayWith(database, {
+      sendsPerSecond: 1,
+      sendBurst: 1,
+      refusalsPerSecond: 20,
+      connectsPerSecond: 1,
+      connectBurst: 2,
+    });
+    const { aliceLaptop } = devicesOf(scenario);
+    const flooder = gateway.client(aliceLaptop.token);
+    await flooder.open();
+    // Not waiting for acks: 50 sends at once, 49 of them refused within the same second.
+    for (let i = 0; i < 50; i++) {
+      flooder.socket.emit(
+        'message:send',
+        { conversationId: scenario.conversation.id, clientId: `f-${i}`, body: 'x' },
+        () => undefined,
+      );
+    }
+    const [ended] = await flooder.waitFor('session_ended');
+    expect(ended).toEqual({ reason: 'flooding', message: expect.stringContaining('retryAfterMs') });
+    await flooder.waitForState('disconnected');
+
+    // Its second handshake of the burst is allowed, the third is refused until a token refills.
+    const again = gateway.client(aliceLaptop.token);
+    await again.open();
+    again.close();
+    await expect(gateway.client(aliceLaptop.token).open()).rejects.toMatchObject({
+      data: {
+        code: 'rate_limited',
+        message: expect.stringContaining('connects'),
+        retryAfterMs: expect.any(Number),
+      },
+    });
   });
 
   test('a socket may have only so many sends awaiting their ack', async ({
