@@ -117,10 +117,11 @@ export async function runFloodScenario(
     devicesPerMember: 1,
     jwtSecret: env.jwtSecret,
   });
-  // The other user: four devices taken in turn, so a socket the server has not yet counted as
-  // gone never makes the next connect exceed the per-device socket limit.
+  // The other user: sixteen devices taken in turn, so that each connects less than once a second
+  // (the per-device handshake rate) and a socket the server has not yet counted as gone never
+  // makes the next connect exceed the per-device socket limit.
   const otherSide = await conversationWithMembers(db, {
-    devicesPerMember: [4, 1],
+    devicesPerMember: [16, 1],
     jwtSecret: env.jwtSecret,
   });
   const flooderDevice = flooderSide.members[0]!.devices[0]!;
