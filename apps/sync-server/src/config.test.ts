@@ -37,6 +37,32 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ CCS_SOCKETS_PER_DEVICE: '0' })).toThrow(/CCS_SOCKETS_PER_DEVICE/);
   });
 
+  it('maps every limit variable to its gateway limit', () => {
+    const variables = {
+      CCS_SENDS_PER_SECOND: 'sendsPerSecond',
+      CCS_SEND_BURST: 'sendBurst',
+      CCS_SENDS_IN_FLIGHT_PER_SOCKET: 'sendsInFlightPerSocket',
+      CCS_EVENTS_PER_BATCH: 'eventsPerBatch',
+      CCS_REFUSALS_PER_SECOND: 'refusalsPerSecond',
+      CCS_CONNECTS_PER_SECOND: 'connectsPerSecond',
+      CCS_CONNECT_BURST: 'connectBurst',
+      CCS_SOCKETS_PER_DEVICE: 'socketsPerDevice',
+      CCS_SOCKETS_PER_USER: 'socketsPerUser',
+      CCS_CONCURRENT_SENDS: 'concurrentSends',
+      CCS_QUEUED_SENDS: 'queuedSends',
+      CCS_OUTBOUND_BUFFER_KB: 'outboundBufferBytes',
+      CCS_SLOW_CONSUMER_GRACE_MS: 'slowConsumerGraceMs',
+    } as const;
+    const env = Object.fromEntries(Object.keys(variables).map((name) => [name, '7']));
+    const expected = Object.fromEntries(
+      Object.entries(variables).map(([name, key]) => [
+        key,
+        name === 'CCS_OUTBOUND_BUFFER_KB' ? 7 * 1024 : 7,
+      ]),
+    );
+    expect(loadConfig(env).limits).toEqual(expected);
+  });
+
   it('refuses the development secret in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/CCS_JWT_SECRET/);
     expect(loadConfig({ NODE_ENV: 'production', CCS_JWT_SECRET: 'x'.repeat(32) }).env).toBe(

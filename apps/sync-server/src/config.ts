@@ -126,6 +126,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SyncServerConf
         value.CCS_OUTBOUND_BUFFER_KB === undefined
           ? undefined
           : value.CCS_OUTBOUND_BUFFER_KB * 1024,
+      slowConsumerGraceMs: value.CCS_SLOW_CONSUMER_GRACE_MS,
     }),
   };
 }
