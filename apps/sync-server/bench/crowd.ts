@@ -3,17 +3,17 @@
 import { childChannel } from './bench-child.js';
 import { processCores } from './cpu.js';
 import type { CrowdConfig, CrowdSocketResult } from './ipc.js';
-import { RawSocketIo } from './raw-socket.js';
+import { StallingClient } from '@ccs/test-clients';
 
 const channel = childChannel<CrowdConfig>();
 const { config } = channel;
-const sockets: RawSocketIo[] = [];
+const sockets: StallingClient[] = [];
 const heads: (number | null)[] = [];
 const errors: string[] = [];
 
 async function join(token: string): Promise<void> {
   try {
-    const socket = await RawSocketIo.connect(config.url, token, 15_000);
+    const socket = await StallingClient.connect(config.url, token, 15_000);
     sockets.push(socket);
     const ack = (await socket.emitWithAck('subscribe', { stream: config.stream }, 15_000)) as {
       ok?: boolean;

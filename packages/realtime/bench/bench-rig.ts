@@ -74,7 +74,12 @@ export async function startBenchRig(options: BenchRigOptions): Promise<StartedBe
     const templateDatabase = await ensureTemplateDatabase(options.adminUrl);
     const database = await createTestDatabase(
       { adminUrl: options.adminUrl, templateDatabase, redisUrl: '' },
-      { label: 'realtime_bench', maxConnections: options.writerConnections },
+      // Past saturation the open-loop writer queues on the pool on purpose: no wait limit.
+      {
+        label: 'realtime_bench',
+        maxConnections: options.writerConnections,
+        connectionTimeoutMs: 0,
+      },
     );
     teardown.push(() => database.drop());
     const waits = await WaitEventSampler.connect(database.url);

@@ -53,6 +53,9 @@ serveParentCalls<ServerCalls>({
       jwtSecret: config.jwtSecret,
       logger: pino({ level: 'warn' }),
       relay: config.relay,
+      // Delivery is measured here, not the limits: one bench client subscribes to 10,000
+      // streams in one burst (the limits have their own bench, `nx run sync-server:bench`).
+      limits: { eventsPerBatch: 1_000_000, refusalsPerSecond: 1_000_000 },
       ...(probe && { createRelay: probe.factory(config.relay) }),
     });
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));

@@ -1,71 +1,9 @@
-import { TestClient } from '@ccs/test-clients';
+import { StallingClient, TestClient } from '@ccs/test-clients';
 import { Registry } from 'prom-client';
 import { describe, expect, onTestFinished } from 'vitest';
-import { WebSocket } from 'ws';
 import { createGatewayMetrics } from '../src/gateway-metrics.js';
 import { devicesOf, test } from './gateway-fixtures.js';
 import { startGatewayHarness } from './gateway-harness.js';
-
-/**
- * A bare WebSocket speaking just enough engine.io 4 / socket.io 5 to connect and subscribe, so
- * that it can then stop reading its TCP socket (`pause()`), as a stuck or hostile client does.
- */
-class RawSocketIoClient {
-  readonly frames: string[] = [];
-  private readonly ws: WebSocket;
-  private readonly waiters = new Set<() => void>();
-
-  constructor(url: string) {
-    this.ws = new WebSocket(`${url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket`);
-    this.ws.on('message', (data) => {
-      this.frames.push(data.toString());
-      for (const waiter of this.waiters) waiter();
-    });
-  }
-
-  /** Resolves with the first frame (already received or to come) that starts with `prefix`. */
-  frame(prefix: string, timeoutMs = 5000): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        const found = this.frames.find((frame) => frame.startsWith(prefix));
-        if (!found) return;
-        this.waiters.delete(check);
-        clearTimeout(timer);
-        resolve(found);
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(check);
-        reject(new Error(`no frame starting with ${prefix} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.waiters.add(check);
-      check();
-    });
-  }
-
-  async connect(token: string): Promise<void> {
-    await this.frame('0{');
-    this.ws.send(`40${JSON.stringify({ token })}`);
-    await this.frame('40{');
-  }
-
-  async subscribe(stream: string): Promise<string> {
-    this.ws.send(`420${JSON.stringify(['subscribe', { stream }])}`);
-    return this.frame('430');
-  }
-
-  /** Stops reading: the kernel buffers fill, then the server's. */
-  pause(): void {
-    this.ws.pause();
-  }
-
-  resume(): void {
-    this.ws.resume();
-  }
-
-  close(): void {
-    this.ws.terminate();
-  }
-}
 
 const BODY_CHARS = 16 * 1024;
 
@@ -79,14 +17,15 @@ describe('slow consumers', () => {
         metrics: createGatewayMetrics(registry),
         limits: { outboundBufferBytes: 512 * 1024 },
       });
-      const stuck = new RawSocketIoClient(harness.url);
-      onTestFinished(async () => {
-        stuck.close();
-        await harness.close();
-      });
+      onTestFinished(() => harness.close());
       const { aliceLaptop, bobPhone } = devicesOf(scenario);
-      await stuck.connect(aliceLaptop.token);
-      expect(await stuck.subscribe(scenario.stream)).toContain('"ok":true');
+      const stuck = await StallingClient.connect(harness.url, aliceLaptop.token, 5000);
+      onTestFinished(() => stuck.close());
+      expect(await stuck.emitWithAck('subscribe', { stream: scenario.stream }, 5000)).toMatchObject(
+        {
+          ok: true,
+        },
+      );
       stuck.pause();
       const reader = new TestClient({ url: harness.url, token: bobPhone.token });
       onTestFinished(() => reader.close());
@@ -118,13 +57,14 @@ describe('slow consumers', () => {
 
       // Reading again, it finds the reasons after what was queued for it.
       stuck.resume();
-      const resync = await stuck.frame('42["resync_required"', 10_000);
-      expect(JSON.parse(resync.slice(2))).toEqual([
-        'resync_required',
-        { stream: scenario.stream, reason: 'slow_consumer', head: expect.any(Number) },
-      ]);
-      const session = await stuck.frame('42["session_ended"', 10_000);
-      expect(JSON.parse(session.slice(2))[1]).toMatchObject({ reason: 'slow_consumer' });
+      expect(await stuck.waitForEvent('resync_required', 10_000)).toEqual({
+        stream: scenario.stream,
+        reason: 'slow_consumer',
+        head: expect.any(Number),
+      });
+      expect(await stuck.waitForEvent('session_ended', 10_000)).toMatchObject({
+        reason: 'slow_consumer',
+      });
     },
   );
 });

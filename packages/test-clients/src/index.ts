@@ -36,3 +36,4 @@ export { DeliveryAssertionError, type DeliveryFailure } from './delivery-asserti
 export { FleetConnectError, type MemberFailure } from './fleet-connect-error.js';
 export { FleetWaitTimeoutError } from './fleet-wait-timeout-error.js';
 export { BarrierTimeoutError } from './barrier-timeout-error.js';
+export { StallingClient, type StallingClientEvent } from './stalling-client.js';

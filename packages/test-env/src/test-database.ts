@@ -17,6 +17,11 @@ export interface CreateTestDatabaseOptions {
   readonly label?: string;
   /** Pool size of the returned handle. @default 5 */
   readonly maxConnections?: number;
+  /**
+   * How long a query may wait for a free connection of the pool; 0 waits for ever (a load
+   * generator that queues on purpose). @default 10000, as `@ccs/db`
+   */
+  readonly connectionTimeoutMs?: number;
 }
 
 /** Turns a test name into a short, safe part of a database name. */
@@ -41,13 +46,23 @@ export async function createTestDatabase(
     env.adminUrl,
     `CREATE DATABASE ${quoteIdentifier(name)} TEMPLATE ${quoteIdentifier(env.templateDatabase)}`,
   );
-  return openTestDatabase(env, name, options.maxConnections);
+  return openTestDatabase(env, name, options.maxConnections, options.connectionTimeoutMs);
 }
 
 /** A handle on an existing test database (made by {@link createTestDatabase} or a pool). */
-export function openTestDatabase(env: TestEnvInfo, name: string, maxConnections = 5): TestDatabase {
+export function openTestDatabase(
+  env: TestEnvInfo,
+  name: string,
+  maxConnections = 5,
+  connectionTimeoutMs?: number,
+): TestDatabase {
   const url = withDatabase(env.adminUrl, name);
-  const handle = createDatabase({ url, maxConnections, applicationName: 'ccs-test' });
+  const handle = createDatabase({
+    url,
+    maxConnections,
+    applicationName: 'ccs-test',
+    ...(connectionTimeoutMs !== undefined && { connectionTimeoutMs }),
+  });
   return {
     ...handle,
     name,

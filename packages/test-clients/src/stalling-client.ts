@@ -1,3 +1,4 @@
+import { EVENTS } from '@ccs/protocol';
 import WebSocket from 'ws';
 
 /** socket.io v4 packet types (the digit after engine.io's `4` message type). */
@@ -6,18 +7,35 @@ const SIO = { connect: '0', disconnect: '1', event: '2', ack: '3', connectError:
 /** One socket.io ack, as the server sent it. */
 type AckPayload = unknown[];
 
+/** A server event a {@link StallingClient} received: its name and payload. */
+export interface StallingClientEvent {
+  readonly event: string;
+  readonly payload: unknown;
+}
+
 /**
  * A socket.io v4 client over a bare `ws` WebSocket (engine.io protocol 4, websocket transport,
  * default namespace, text packets only): enough to authenticate, subscribe and receive
- * `changes`. Unlike socket.io-client, it can stop reading its socket ({@link pause}): a slow
- * consumer as the server sees one.
+ * `changes`. Unlike socket.io-client, it can stop reading its TCP socket ({@link pause}): a slow
+ * consumer, or a stuck phone, as the server sees one. It keeps counts, not history, of
+ * `changes`, so that thousands of them cost nothing; other events are kept in {@link events}.
+ *
+ * @example
+ * const stuck = await StallingClient.connect(url, token, 5000);
+ * await stuck.emitWithAck('subscribe', { stream }, 5000);
+ * stuck.pause(); // …the server should drop it as a slow consumer
+ * stuck.resume();
+ * await stuck.waitForEvent('session_ended', 5000);
  */
-export class RawSocketIo {
+export class StallingClient {
   changes = 0;
   bytes = 0;
   lastSeq = 0;
   sessionEnded: string | null = null;
   readonly resyncRequired: string[] = [];
+  /** Every event but `changes`, in arrival order. */
+  readonly events: StallingClientEvent[] = [];
+  private readonly eventWaiters = new Set<() => void>();
   disconnectedByServer = false;
   closeCode: number | null = null;
   private nextAckId = 0;
@@ -41,10 +59,10 @@ export class RawSocketIo {
   }
 
   /** Opens the WebSocket and connects to the default namespace with `auth: { token }`. */
-  static async connect(url: string, token: string, timeoutMs: number): Promise<RawSocketIo> {
+  static async connect(url: string, token: string, timeoutMs: number): Promise<StallingClient> {
     const target = new URL('/socket.io/?EIO=4&transport=websocket', url);
     target.protocol = target.protocol === 'https:' ? 'wss:' : 'ws:';
-    const socket = new RawSocketIo(new WebSocket(target, { perMessageDeflate: false }));
+    const socket = new StallingClient(new WebSocket(target, { perMessageDeflate: false }));
     await withTimeout(
       new Promise<void>((resolve, reject) => {
         socket.connected = resolve;
@@ -65,6 +83,24 @@ export class RawSocketIo {
     );
     this.ws.send(`4${SIO.event}${id}${JSON.stringify([event, payload])}`);
     return withTimeout(answered, timeoutMs, `${event} ack`);
+  }
+
+  /** Resolves with the payload of the first `event` (already received or to come). */
+  waitForEvent(event: string, timeoutMs: number): Promise<unknown> {
+    let check: () => void = () => undefined;
+    const found = new Promise<unknown>((resolve) => {
+      check = () => {
+        const match = this.events.find((entry) => entry.event === event);
+        if (!match) return;
+        this.eventWaiters.delete(check);
+        resolve(match.payload);
+      };
+      this.eventWaiters.add(check);
+      check();
+    });
+    return withTimeout(found, timeoutMs, `"${event}"`).finally(() =>
+      this.eventWaiters.delete(check),
+    );
   }
 
   /** Stops reading the socket: what the server sends piles up in the kernel, then the server. */
@@ -115,6 +151,10 @@ export class RawSocketIo {
   }
 
   private onEvent([event, payload]: unknown[]): void {
+    if (typeof event === 'string' && event !== EVENTS.changes) {
+      this.events.push({ event, payload });
+      for (const waiter of [...this.eventWaiters]) waiter();
+    }
     if (event === 'changes' && Array.isArray(payload)) {
       this.changes += payload.length;
       const last: unknown = payload[payload.length - 1];
@@ -131,14 +171,19 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
 
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+/** `promise`, or a rejection naming `what` once `ms` passed; leaves nothing pending behind. */
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
   });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
