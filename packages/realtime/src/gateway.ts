@@ -474,7 +474,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           const wanted = since === undefined ? allowed : allowed.filter((c) => c.seq > since);
           for (const frame of changeFrames(wanted, maxFrameBytes)) {
             await outbound.room();
-            if (socket.disconnected) return;
+            if (socket.disconnected || outbound.overflowed) return;
             socket.emit(EVENTS.changes, frame);
           }
           if (cut !== -1) {

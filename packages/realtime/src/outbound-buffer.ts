@@ -15,6 +15,9 @@ interface TransportWithSocket {
 /** How often {@link OutboundBuffer.room} looks again while the socket's buffer drains. */
 const DRAIN_POLL_MS = 5;
 
+/** A replay waiting this many graces without the socket draining a byte has stalled. */
+const STALL_GRACES = 5;
+
 /**
  * Counts what a socket has been sent and not yet written to the network: packets engine.io
  * queued (a WebSocket whose writes have not completed, a long-polling client between two GETs)
@@ -24,17 +27,15 @@ const DRAIN_POLL_MS = 5;
  */
 export class OutboundBuffer {
   private queued = 0;
-  private overflowed = false;
+  private overflowedOnce = false;
   /** Armed while over the limit: fires `graceMs` after the limit was crossed. */
   private graceTimer: NodeJS.Timeout | undefined;
   private readonly onPacket = (packet: EnginePacket): void => {
     this.queued += sizeOf(packet.data);
-    if (this.graceTimer || this.overflowed || this.waiting <= this.limitBytes) return;
+    if (this.graceTimer || this.overflowedOnce || this.waiting <= this.limitBytes) return;
     this.graceTimer = setTimeout(() => {
       this.graceTimer = undefined;
-      if (this.overflowed || this.waiting <= this.limitBytes || !this.socket.connected) return;
-      this.overflowed = true;
-      this.onOverflow();
+      if (this.waiting > this.limitBytes) this.overflow();
     }, this.graceMs);
   };
   private readonly onFlush = (packets: readonly EnginePacket[]): void => {
@@ -63,12 +64,34 @@ export class OutboundBuffer {
     return this.queued + (typeof buffered === 'number' ? buffered : 0);
   }
 
+  /** Whether the socket was found too slow (`onOverflow` was called). */
+  get overflowed(): boolean {
+    return this.overflowedOnce;
+  }
+
   /**
    * Resolves once at most half the limit waits (or the socket is gone): a long replay is sent
-   * at the pace the client reads it, instead of being dropped as a slow consumer.
+   * at the pace the client reads it, instead of being dropped as a slow consumer. A socket that
+   * drains nothing for {@link STALL_GRACES} graces meanwhile is a slow consumer all the same.
    */
   async room(): Promise<void> {
-    while (this.socket.connected && this.waiting > this.limitBytes / 2) await sleep(DRAIN_POLL_MS);
+    let lowest = this.waiting;
+    let progressAt = Date.now();
+    while (this.socket.connected && !this.overflowedOnce && this.waiting > this.limitBytes / 2) {
+      await sleep(DRAIN_POLL_MS);
+      if (this.waiting < lowest) {
+        lowest = this.waiting;
+        progressAt = Date.now();
+      } else if (Date.now() - progressAt > STALL_GRACES * this.graceMs) {
+        this.overflow();
+      }
+    }
+  }
+
+  private overflow(): void {
+    if (this.overflowedOnce || !this.socket.connected) return;
+    this.overflowedOnce = true;
+    this.onOverflow();
   }
 }
 

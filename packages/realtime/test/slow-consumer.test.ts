@@ -67,4 +67,38 @@ describe('slow consumers', () => {
       });
     },
   );
+
+  test('a socket that stops reading during its replay is dropped too, not waited for', async ({
+    database,
+    scenario,
+  }) => {
+    const registry = new Registry();
+    const harness = await startGatewayHarness(database, {
+      metrics: createGatewayMetrics(registry),
+      limits: { outboundBufferBytes: 512 * 1024, slowConsumerGraceMs: 200 },
+    });
+    onTestFinished(() => harness.close());
+    const { aliceLaptop } = devicesOf(scenario);
+    // A backlog of 10 MB, far more than the kernel's socket buffers.
+    await database.pool.query(
+      `INSERT INTO messages (conversation_id, author_id, device_id, client_id, body)
+       SELECT $1, $2, $3, 'backlog-' || i, repeat('x', $4) FROM generate_series(1, 600) AS i`,
+      [scenario.conversation.id, scenario.users[0]!.user.id, aliceLaptop.id, BODY_CHARS],
+    );
+    const stuck = await StallingClient.connect(harness.url, aliceLaptop.token, 5000);
+    onTestFinished(() => stuck.close());
+    const subscribing = stuck.emitWithAck(
+      'subscribe',
+      { stream: scenario.stream, since: 0 },
+      10_000,
+    );
+    stuck.pause();
+
+    await expect
+      .poll(() => registry.getSingleMetricAsString('ccs_sessions_ended_total'), { timeout: 8000 })
+      .toContain('ccs_sessions_ended_total{reason="slow_consumer"} 1');
+    await expect.poll(() => harness.io.sockets.sockets.size, { timeout: 5000 }).toBe(0);
+    stuck.resume();
+    await subscribing.catch(() => undefined);
+  });
 });
