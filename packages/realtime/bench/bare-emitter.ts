@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EVENTS, type ChangeEvent, type StreamName } from '@ccs/protocol';
-import type { GatewayServer } from '../src/gateway.js';
+import type { GatewayServer } from '../src/gateway-socket.js';
 import type { BareLoadParams, LoadSent } from './bench-ipc.js';
 import { encodeBody, nowMicros } from './message-body.js';
 import { runPacedLoop } from './paced-loop.js';

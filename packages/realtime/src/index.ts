@@ -1,13 +1,12 @@
 export {
   startGateway,
-  type GatewayLimits,
   type GatewayRelayOptions,
   type RelayDeps,
   type Gateway,
   type GatewayOptions,
-  type GatewayServer,
-  type GatewaySocketData,
 } from './gateway.js';
+export { DEFAULT_GATEWAY_LIMITS, type GatewayLimits } from './gateway-limits.js';
+export type { GatewayServer, GatewaySocket, GatewaySocketData } from './gateway-socket.js';
 export { ChangeRelay, type ChangeRelayOptions } from './change-relay.js';
 export type { WakeSignal } from './wake-signal.js';
 export type {

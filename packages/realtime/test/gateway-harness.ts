@@ -7,11 +7,11 @@ import type { GatewayMetrics } from '../src/gateway-metrics.js';
 import {
   startGateway,
   type Gateway,
-  type GatewayLimits,
   type GatewayOptions,
   type GatewayRelayOptions,
-  type GatewayServer,
 } from '../src/gateway.js';
+import type { GatewayLimits } from '../src/gateway-limits.js';
+import type { GatewayServer } from '../src/gateway-socket.js';
 
 export const jwtSecret = 'realtime-test-secret-0123456789';
 

@@ -2,7 +2,7 @@ import { MAX_MESSAGE_BODY_LENGTH, type Ack, type MessageSendResult } from '@ccs/
 import { TestClient, type TestClientOptions } from '@ccs/test-clients';
 import type { TestDatabase } from '@ccs/test-env';
 import { describe, expect, onTestFinished } from 'vitest';
-import type { GatewayLimits } from '../src/gateway.js';
+import type { GatewayLimits } from '../src/gateway-limits.js';
 import { devicesOf, test } from './gateway-fixtures.js';
 import { startGatewayHarness } from './gateway-harness.js';
 

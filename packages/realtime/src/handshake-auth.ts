@@ -1,0 +1,96 @@
+import { findActiveDevice, type Database } from '@ccs/db';
+import { handshakeAuthSchema, verifyDeviceToken, type VerifiedDeviceToken } from '@ccs/protocol';
+import type { Logger } from 'pino';
+import type { GatewayMetrics } from './gateway-metrics.js';
+import type { GatewayServer, GatewaySocket } from './gateway-socket.js';
+import type { LocalSessions, SessionSocket } from './local-sessions.js';
+import { RealtimeError } from './realtime-error.js';
+import { rateLimited, type TokenBuckets } from './send-limits.js';
+import { toWireError } from './wire-errors.js';
+
+/** What {@link useHandshakeAuth} needs. */
+export interface HandshakeAuthDeps {
+  /** HMAC secret device tokens are signed with. */
+  readonly jwtSecret: string;
+  readonly maxTokenLifetimeSeconds: number | undefined;
+  /** Where the device is looked up (a pool apart from sends). */
+  readonly authDb: Database;
+  readonly sessions: LocalSessions<SessionSocket>;
+  /** Handshakes per device, spent before the database is asked. */
+  readonly connectRates: TokenBuckets;
+  readonly connectsPerSecond: number;
+  /** The session of a socket, as `sessions` counts it. */
+  readonly sessionFor: (socket: GatewaySocket) => SessionSocket;
+  readonly logger: Logger;
+  readonly metrics: GatewayMetrics | undefined;
+}
+
+/**
+ * Adds the handshake middleware: `auth: { token }` must be a valid device token (signature,
+ * `exp`, lifetime), within the device's handshake rate and socket limits, of a device that is
+ * active in the database. Refusals are `connect_error`s whose `data` is `{ code, message }`
+ * (with `retryAfterMs` when `rate_limited`). The socket is counted before the database is
+ * asked, so a revocation read meanwhile refuses it.
+ */
+export function useHandshakeAuth(io: GatewayServer, deps: HandshakeAuthDeps): void {
+  const { sessions } = deps;
+  io.use((socket, next) => {
+    const session = deps.sessionFor(socket);
+    let admitted: VerifiedDeviceToken | undefined;
+    verifyHandshake(socket.handshake.auth, deps.jwtSecret, deps.maxTokenLifetimeSeconds)
+      .then(async (token) => {
+        const waitMs = deps.connectRates.take(token.deviceId);
+        if (waitMs > 0) {
+          throw rateLimited(
+            `this device connects over ${deps.connectsPerSecond} times per second`,
+            waitMs,
+          );
+        }
+        sessions.admit(session, token);
+        admitted = token;
+        await requireActiveDevice(deps.authDb, token);
+        const ended = sessions.endedDuringHandshake(session);
+        if (ended) throw new RealtimeError('unauthorized', ended.message);
+        return token;
+      })
+      .then(
+        (token) => {
+          socket.data = { ...token, subscriptions: new Map() };
+          next();
+        },
+        (error: unknown) => {
+          if (admitted) sessions.remove(session, admitted);
+          const wire = toWireError(error, deps.logger);
+          deps.metrics?.handshakesRefused.inc({ code: wire.code });
+          next(Object.assign(new Error(wire.message), { data: wire.toWire() }));
+        },
+      );
+  });
+}
+
+async function verifyHandshake(
+  auth: unknown,
+  secret: string,
+  maxLifetimeSeconds: number | undefined,
+): Promise<VerifiedDeviceToken> {
+  const parsed = handshakeAuthSchema.safeParse(auth);
+  if (!parsed.success) {
+    throw new RealtimeError('unauthorized', 'handshake needs auth: { token } with a device token');
+  }
+  try {
+    return await verifyDeviceToken(parsed.data.token, secret, {
+      ...(maxLifetimeSeconds !== undefined && { maxLifetimeSeconds }),
+    });
+  } catch (error) {
+    throw new RealtimeError('unauthorized', `invalid device token: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+async function requireActiveDevice(db: Database, token: VerifiedDeviceToken): Promise<void> {
+  const device = await findActiveDevice(db, token.deviceId);
+  if (!device || device.userId !== token.userId) {
+    throw new RealtimeError('unauthorized', 'device unknown or revoked; sign in again');
+  }
+}
