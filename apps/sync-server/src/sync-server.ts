@@ -16,6 +16,7 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import { Server } from 'socket.io';
 import type { SyncServerConfig } from './config.js';
 import { registerHealthRoutes } from './http/health-routes.js';
+import { registerDevTokenRoute } from './http/dev-token-route.js';
 import { registerMetricsRoute } from './http/metrics-route.js';
 import { RedisWakeSignal } from './redis-wake-signal.js';
 
@@ -114,6 +115,12 @@ export async function startSyncServer(
     },
   });
   registerMetricsRoute(app, registry);
+  if (config.env !== 'production') {
+    registerDevTokenRoute(app, authDatabase.db, {
+      jwtSecret: config.jwtSecret,
+      maxLifetimeSeconds: config.tokenMaxLifetimeHours * 3600,
+    });
+  }
 
   await Promise.all([adapterPub.connect(), adapterSub.connect(), wakePub.connect()]).catch(
     (error: unknown) => {

@@ -14,3 +14,23 @@ export class DbError extends Error {
     super(message, options);
   }
 }
+
+/** PostgreSQL's undefined_table: the database exists but was not migrated. */
+const UNDEFINED_TABLE = '42P01';
+
+/**
+ * A one-line explanation of an error from a query, for a command line: the innermost cause's
+ * message (drizzle's own error repeats the whole query and its parameters), with what to do
+ * when the database was not migrated.
+ */
+export function explainDbError(error: unknown): string {
+  let innermost = error;
+  while (innermost instanceof Error && innermost.cause instanceof Error) {
+    innermost = innermost.cause;
+  }
+  const message = innermost instanceof Error ? innermost.message : String(innermost);
+  const code = (innermost as { code?: unknown }).code;
+  return code === UNDEFINED_TABLE
+    ? `${message}: migrate the database first (DATABASE_URL=… nx run db:migrate)`
+    : message;
+}

@@ -1,4 +1,4 @@
-export { DbError, type DbErrorCode } from './db-error.js';
+export { DbError, explainDbError, type DbErrorCode } from './db-error.js';
 export {
   createDatabase,
   type Database,
@@ -11,6 +11,8 @@ export { ChangeTail, type ChangeTailOptions, type ChangeTailRead } from './chang
 export * as schema from './schema/index.js';
 export {
   findActiveDevice,
+  findDevice,
+  findUser,
   insertConversation,
   insertDevice,
   insertUser,

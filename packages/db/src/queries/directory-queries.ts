@@ -48,6 +48,18 @@ export async function insertConversation(
   });
 }
 
+/** The user, if it exists. */
+export async function findUser(db: Database, userId: string): Promise<User | undefined> {
+  const [row] = await db.select().from(users).where(eq(users.id, userId));
+  return row;
+}
+
+/** The device, revoked or not, if it exists. */
+export async function findDevice(db: Database, deviceId: string): Promise<Device | undefined> {
+  const [row] = await db.select().from(devices).where(eq(devices.id, deviceId));
+  return row;
+}
+
 /** The device if it exists and is not revoked. */
 export async function findActiveDevice(
   db: Database,

@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto';
+import { TestClient } from '@ccs/test-clients';
+import { describe, expect } from 'vitest';
+import { TEST_JWT_SECRET, test } from '../src/testing.js';
+import { createTokenCli } from '../src/token-command.js';
+
+describe('development tokens', () => {
+  test('ccs-token makes the user and device when asked, and its token connects', async ({
+    server,
+    database,
+  }) => {
+    const [user, device] = [randomUUID(), randomUUID()];
+    const lines: string[] = [];
+    const env = { DATABASE_URL: database.url, CCS_JWT_SECRET: TEST_JWT_SECRET };
+    const run = (...args: string[]) =>
+      createTokenCli((line) => lines.push(line), env).parseAsync(['node', 'ccs-token', ...args]);
+
+    await expect(run('--user', user, '--device', device)).rejects.toThrow(/no user/);
+    await run('--user', user, '--device', device, '--create', '--json');
+    const minted = JSON.parse(lines.at(-1)!) as { token: string; userId: string };
+    expect(minted.userId).toBe(user);
+    const client = await TestClient.connect({ url: server.url, token: minted.token });
+    expect(await client.emitWithAck('subscribe', { stream: `user:${user}` })).toMatchObject({
+      ok: true,
+    });
+    client.close();
+
+    // The pair exists now: a second token needs no --create; a lifetime over the maximum is refused.
+    await run('--user', user, '--device', device);
+    expect(lines.at(-1)).toMatch(/^ey/);
+    await expect(run('--user', user, '--device', device, '--expires-in', '90d')).rejects.toThrow(
+      /lifetime/,
+    );
+    await expect(
+      createTokenCli(() => undefined, {
+        ...env,
+        NODE_ENV: 'production',
+        CCS_JWT_SECRET: 'x'.repeat(32),
+      }).parseAsync(['node', 'ccs-token', '--user', user, '--device', device]),
+    ).rejects.toThrow(/production/);
+  });
+
+  test('POST /v1/dev/tokens mints outside production and answers bad requests with a code', async ({
+    startServer,
+  }) => {
+    const server = await startServer();
+    const post = (body: unknown) =>
+      fetch(`${server.url}/v1/dev/tokens`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const [user, device] = [randomUUID(), randomUUID()];
+    const ok = await post({ user, device, create: true, expiresIn: '10m' });
+    expect(ok.status).toBe(200);
+    const minted = (await ok.json()) as { token: string; deviceId: string; expiresAt: string };
+    expect(minted.deviceId).toBe(device);
+    expect(Date.parse(minted.expiresAt) - Date.now()).toBeLessThanOrEqual(600_000);
+    const client = await TestClient.connect({ url: server.url, token: minted.token });
+    client.close();
+
+    const bad = await post({ user: 'nope', device });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({
+      code: 'invalid_payload',
+      message: expect.stringContaining('user'),
+    });
+    const missing = await post({ user: randomUUID(), device });
+    expect(missing.status).toBe(404);
+    const foreign = await post({ user: randomUUID(), device, create: true });
+    expect(await foreign.json()).toMatchObject({ code: 'conflict' });
+
+    const production = await startServer({
+      NODE_ENV: 'production',
+      CCS_JWT_SECRET: 'y'.repeat(32),
+    });
+    const refused = await fetch(`${production.url}/v1/dev/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user, device }),
+    });
+    expect(refused.status).toBe(404);
+  });
+});
