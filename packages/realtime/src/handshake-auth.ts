@@ -48,6 +48,10 @@ export function useHandshakeAuth(io: GatewayServer, deps: HandshakeAuthDeps): vo
         }
         sessions.admit(session, token);
         admitted = token;
+        // A client gone before its handshake ends never connects (socket.io drops it without a
+        // `disconnect`): its count goes with its connection, whenever that closes.
+        if (socket.conn.readyState === 'closed') throw new RealtimeError('conflict', 'client gone');
+        socket.conn.once('close', () => sessions.remove(session, token));
         await requireActiveDevice(deps.authDb, token);
         const ended = sessions.endedDuringHandshake(session);
         if (ended) throw new RealtimeError('unauthorized', ended.message);

@@ -309,3 +309,50 @@ describe('frame size', () => {
     });
   }
 });
+
+describe('socket counts', () => {
+  test('a client that leaves during its handshake is not counted against its device', async ({
+    database,
+    scenario,
+  }) => {
+    const gateway = await gatewayWith(database, { socketsPerDevice: 1 });
+    const { aliceLaptop } = devicesOf(scenario);
+    // Hold the device look-up: the handshake waits on the lock while the client gives up.
+    const holder = await database.pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE devices IN ACCESS EXCLUSIVE MODE');
+      const leaving = gateway.client(aliceLaptop.token);
+      const opening = leaving.open();
+      await expect
+        .poll(async () => {
+          const { rows } = await database.pool.query<{ waiting: string }>(
+            `SELECT count(*) AS waiting FROM pg_locks WHERE relation = 'devices'::regclass AND NOT granted`,
+          );
+          return Number(rows[0]!.waiting);
+        })
+        .toBeGreaterThan(0);
+      leaving.close();
+      await expect(opening).rejects.toMatchObject({ code: 'client_closed' });
+      // The server saw it go before its handshake could end.
+      await expect.poll(() => gateway.harness.io.engine.clientsCount).toBe(0);
+      await holder.query('COMMIT');
+    } finally {
+      holder.release();
+    }
+    // Its slot is free again: the device's one allowed socket connects.
+    await expect
+      .poll(async () => {
+        const next = gateway.client(aliceLaptop.token);
+        try {
+          await next.open();
+          return 'connected';
+        } catch {
+          return 'refused';
+        } finally {
+          next.close();
+        }
+      })
+      .toBe('connected');
+  });
+});

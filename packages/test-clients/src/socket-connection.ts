@@ -1,6 +1,7 @@
 import { EVENTS, type ClientToServerEvents, type ServerToClientEvents } from '@ccs/protocol';
 import { io, type Socket } from 'socket.io-client';
 import type { ConnectionState, StateTransition } from './connection-state.js';
+import { ClientClosedError } from './client-closed-error.js';
 import { ConnectionStateMachine } from './connection-state-machine.js';
 import type { EventDirection } from './recorded-event.js';
 
@@ -35,6 +36,8 @@ export class SocketConnection {
   private currentToken: string;
   private lastDisconnectReason: DisconnectReason | undefined;
   private lastConnectError: Error | undefined;
+  /** Rejects the open under way, if any (the client was closed first). */
+  private abortOpen: (() => void) | undefined;
 
   constructor(private readonly options: SocketConnectionOptions) {
     this.machine = new ConnectionStateMachine(options.name);
@@ -75,10 +78,12 @@ export class SocketConnection {
     return new Promise((resolve, reject) => {
       const onConnect = (): void => {
         socket.off('connect_error', onError);
+        this.abortOpen = undefined;
         resolve();
       };
       const onError = (error: Error): void => {
         socket.off('connect', onConnect);
+        this.abortOpen = undefined;
         // A failed open stops socket.io's retries, so no socket outlives the test.
         if (socket.active) {
           socket.disconnect();
@@ -88,6 +93,13 @@ export class SocketConnection {
       };
       socket.once('connect', onConnect);
       socket.once('connect_error', onError);
+      // Closed before the server answered: the open fails instead of waiting for ever.
+      this.abortOpen = () => {
+        socket.off('connect', onConnect);
+        socket.off('connect_error', onError);
+        this.abortOpen = undefined;
+        reject(new ClientClosedError('the connection', this.options.name));
+      };
       this.machine.transition('connecting');
       socket.connect();
     });
@@ -95,6 +107,7 @@ export class SocketConnection {
 
   disconnect(): void {
     this.current.disconnect();
+    this.abortOpen?.();
     // socket.io emits `disconnect` only for a connected socket; a pending handshake ends here.
     this.lastDisconnectReason = 'io client disconnect';
     this.machine.transition('disconnected', 'io client disconnect');
