@@ -3,7 +3,7 @@
 // PostgreSQL puts them in `detail` ("Key (…)=(…) already exists"), `where`, and the message of a
 // data exception ('invalid input syntax for type uuid: "…"'). The `err` serializer here keeps
 // what explains a failure (type, code, SQL text, stack) and drops the data it carried.
-import { DbError } from '@ccs/db';
+import { DbError, isDataException } from '@ccs/db';
 import { pino, type DestinationStream, type LogFn, type Logger } from 'pino';
 
 /** An error as it appears in a log line. */
@@ -68,7 +68,7 @@ function isErrorLike(value: unknown): value is ErrorLike {
 export function redactErrorMessage(message: string, code?: unknown): string {
   const cut = message.indexOf(PARAMS_MARKER);
   let redacted = cut === -1 ? message : `${message.slice(0, cut)}${PARAMS_MARKER} ${REDACTED}`;
-  if (typeof code === 'string' && code.startsWith('22')) {
+  if (isDataException(code)) {
     redacted = redacted.replace(/".*"/s, `"${REDACTED}"`);
   }
   return redacted;

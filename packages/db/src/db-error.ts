@@ -1,3 +1,5 @@
+import { PG_ERROR, pgErrorCode } from './pg-error-codes.js';
+
 /** Stable codes of {@link DbError}; they map onto the wire's error codes. */
 export type DbErrorCode = 'not_found' | 'conflict' | 'unavailable' | 'migration_failed';
 
@@ -15,9 +17,6 @@ export class DbError extends Error {
   }
 }
 
-/** PostgreSQL's undefined_table: the database exists but was not migrated. */
-const UNDEFINED_TABLE = '42P01';
-
 /**
  * A one-line explanation of an error from a query, for a command line: the innermost cause's
  * message (drizzle's own error repeats the whole query and its parameters), with what to do
@@ -29,8 +28,7 @@ export function explainDbError(error: unknown): string {
     innermost = innermost.cause;
   }
   const message = innermost instanceof Error ? innermost.message : String(innermost);
-  const code = (innermost as { code?: unknown }).code;
-  return code === UNDEFINED_TABLE
+  return pgErrorCode(error) === PG_ERROR.undefinedTable
     ? `${message}: migrate the database first (DATABASE_URL=… nx run db:migrate)`
     : message;
 }

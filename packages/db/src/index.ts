@@ -1,4 +1,5 @@
 export { DbError, explainDbError, type DbErrorCode } from './db-error.js';
+export { PG_ERROR, isDataException, pgErrorCode } from './pg-error-codes.js';
 export {
   createDatabase,
   type Database,

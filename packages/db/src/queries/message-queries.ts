@@ -2,6 +2,7 @@ import { streamName, type StreamName } from '@ccs/protocol';
 import { and, desc, eq } from 'drizzle-orm';
 import type { Database } from '../database.js';
 import { DbError } from '../db-error.js';
+import { PG_ERROR, pgErrorCode } from '../pg-error-codes.js';
 import { inTransaction } from '../transaction.js';
 import { changeLog, messages, streamHeads } from '../schema/index.js';
 
@@ -94,12 +95,8 @@ export async function insertMessage(
   };
 }
 
-/** PostgreSQL's foreign_key_violation: the conversation, author or device does not exist. */
-const FOREIGN_KEY_VIOLATION = '23503';
-
 function translateWriteError(error: unknown, input: InsertMessageInput): unknown {
-  const cause = (error as { cause?: unknown }).cause ?? error;
-  if ((cause as { code?: unknown }).code === FOREIGN_KEY_VIOLATION) {
+  if (pgErrorCode(error) === PG_ERROR.foreignKeyViolation) {
     return new DbError(
       'not_found',
       `conversation ${input.conversationId}, author or device does not exist (any more); nothing was written`,
