@@ -6,12 +6,12 @@ import type { BenchEnv } from './bench-env.js';
 import type { FloodConfig, FloodResult } from './ipc.js';
 import { Latencies, round, type LatencySummary } from './latency.js';
 import {
-  eventLoopLag,
+  serverLoad,
   MetricsScrape,
   ReadyzPoller,
   RssSampler,
   serverHealth,
-  type EventLoopLag,
+  type ServerLoad,
   type ReadyzSummary,
   type RssSummary,
   type ServerHealth,
@@ -53,7 +53,7 @@ export interface FloodOptions {
 }
 
 /** One run of the flood scenario (with or without the flooder). */
-export interface FloodRun {
+export interface FloodRun extends ServerLoad {
   readonly withFlooder: boolean;
   readonly cycles: {
     readonly planned: number;
@@ -67,11 +67,6 @@ export interface FloodRun {
     readonly elapsedMs: number;
   };
   readonly readyz: ReadyzSummary;
-  readonly eventLoopLag: EventLoopLag;
-  /** Server CPU (process_cpu_seconds_total) over the window ÷ its length. */
-  readonly serverCpuCores: number;
-  /** The relay's reads of change_log per second (`ccs_relay_read_seconds_count`). */
-  readonly relayReadsPerSec: number;
   /**
    * Cores used over the window: by the whole machine, the flooder process, and the bench
    * runner (the other user's sockets, /readyz polls). The rest is PostgreSQL, Redis and others.
@@ -217,11 +212,8 @@ export async function runFloodScenario(
     const machineCores = await machine.busyCores();
     const postgresCores = await postgresCpu.cores();
     const runnerCores = processCores(runnerCpu, windowSeconds * 1000);
-    const serverCores = round(
-      (after.get('process_cpu_seconds_total') - before.get('process_cpu_seconds_total')) /
-        windowSeconds,
-      2,
-    );
+    const load = serverLoad(before, after, windowSeconds);
+    const serverCores = load.serverCpuCores;
     const [rssSummary, readyzSummary] = await Promise.all([rss.stop(), readyz.stop()]);
     const rows = await pool.query<{ n: string }>(
       'SELECT count(*) AS n FROM messages WHERE device_id = $1',
@@ -239,13 +231,7 @@ export async function runFloodScenario(
         elapsedMs: Math.round(cyclesElapsed),
       },
       readyz: readyzSummary,
-      eventLoopLag: eventLoopLag(after),
-      serverCpuCores: serverCores,
-      relayReadsPerSec: round(
-        (after.get('ccs_relay_read_seconds_count') - before.get('ccs_relay_read_seconds_count')) /
-          windowSeconds,
-        1,
-      ),
+      ...load,
       cpuCores: {
         machine: machineCores,
         server: serverCores,

@@ -139,6 +139,29 @@ export function eventLoopLag(scrape: MetricsScrape): EventLoopLag {
   };
 }
 
+/** What the server did over a run's window, from two scrapes of its `/metrics`. */
+export interface ServerLoad {
+  readonly eventLoopLag: EventLoopLag;
+  /** Server CPU (process_cpu_seconds_total) over the window ÷ its length. */
+  readonly serverCpuCores: number;
+  /** The relay's reads of change_log per second (`ccs_relay_read_seconds_count`). */
+  readonly relayReadsPerSec: number;
+}
+
+/** The {@link ServerLoad} between the scrapes `before` and `after`, `windowSeconds` apart. */
+export function serverLoad(
+  before: MetricsScrape,
+  after: MetricsScrape,
+  windowSeconds: number,
+): ServerLoad {
+  const perSecond = (name: string): number => (after.get(name) - before.get(name)) / windowSeconds;
+  return {
+    eventLoopLag: eventLoopLag(after),
+    serverCpuCores: round(perSecond('process_cpu_seconds_total'), 2),
+    relayReadsPerSec: round(perSecond('ccs_relay_read_seconds_count'), 1),
+  };
+}
+
 /** What {@link ReadyzPoller.stop} reports. */
 export interface ReadyzSummary {
   readonly polls: number;

@@ -14,12 +14,12 @@ import { delta } from './flood-scenario.js';
 import type { CrowdConfig, CrowdSocketResult } from './ipc.js';
 import { Latencies, round, type LatencySummary } from './latency.js';
 import {
-  eventLoopLag,
+  serverLoad,
   MetricsScrape,
   ReadyzPoller,
   RssSampler,
   serverHealth,
-  type EventLoopLag,
+  type ServerLoad,
   type ReadyzSummary,
   type RssSummary,
   type ServerHealth,
@@ -43,7 +43,7 @@ export interface SlowOptions {
 }
 
 /** One run of the slow-consumer scenario (crowd paused, or reading). */
-export interface SlowRun {
+export interface SlowRun extends ServerLoad {
   readonly crowdPaused: boolean;
   readonly writer: WriterResult;
   readonly normalSubscribers: readonly SubscriberDelivery[];
@@ -67,10 +67,6 @@ export interface SlowRun {
   readonly connectedSocketsAtEnd: number;
   readonly sessionsEnded: Readonly<Record<string, number>>;
   readonly rss: RssSummary;
-  readonly eventLoopLag: EventLoopLag;
-  readonly serverCpuCores: number;
-  /** The relay's reads of change_log per second (`ccs_relay_read_seconds_count`). */
-  readonly relayReadsPerSec: number;
   /** Cores used over the window: the whole machine, the crowd process, the bench runner. */
   readonly cpuCores: {
     readonly machine: number;
@@ -153,11 +149,8 @@ export async function runSlowScenario(
     const machineCores = await machine.busyCores();
     const postgresCores = await postgresCpu.cores();
     const runnerCores = processCores(runnerCpu, windowSeconds * 1000);
-    const serverCores = round(
-      (after.get('process_cpu_seconds_total') - before.get('process_cpu_seconds_total')) /
-        windowSeconds,
-      2,
-    );
+    const load = serverLoad(before, after, windowSeconds);
+    const serverCores = load.serverCpuCores;
     const [rssSummary, readyzSummary] = await Promise.all([rss.stop(), readyz.stop()]);
 
     crowd.send({ kind: 'finish' });
@@ -190,13 +183,7 @@ export async function runSlowScenario(
         after.series('ccs_sessions_ended_total'),
       ),
       rss: rssSummary,
-      eventLoopLag: eventLoopLag(after),
-      serverCpuCores: serverCores,
-      relayReadsPerSec: round(
-        (after.get('ccs_relay_read_seconds_count') - before.get('ccs_relay_read_seconds_count')) /
-          windowSeconds,
-        1,
-      ),
+      ...load,
       cpuCores: {
         machine: machineCores,
         server: serverCores,

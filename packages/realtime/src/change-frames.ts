@@ -24,6 +24,11 @@ export function* changeFrames(
   changes: readonly ChangeEvent[],
   maxBytes: number,
 ): Generator<readonly ChangeEvent[]> {
+  // The common case on the hot path (a read finds one change of a room): nothing to estimate.
+  if (changes.length === 1) {
+    yield changes;
+    return;
+  }
   let start = 0;
   let bytes = 0;
   for (let index = 0; index < changes.length; index++) {

@@ -14,7 +14,7 @@ import type { GatewayMetrics } from './gateway-metrics.js';
 import type { GatewayServer, GatewaySocket } from './gateway-socket.js';
 import { useHandshakeAuth } from './handshake-auth.js';
 import { eventHandler, serveClientEvents } from './inbound-events.js';
-import { LocalSessions, type SessionSocket } from './local-sessions.js';
+import { LocalSessions } from './local-sessions.js';
 import { messageSendHandler } from './message-send.js';
 import { OutboundBuffer } from './outbound-buffer.js';
 import { createRoomBroadcast } from './room-broadcast.js';
@@ -119,8 +119,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }
   const { coalesce = true, ...tuning } = options.relay ?? {};
   const maxFrameBytes = limits.outboundBufferBytes / 4;
-  const sessions = new LocalSessions<SessionSocket>(limits);
-  const sessionOf = new WeakMap<GatewaySocket, SessionSocket>();
+  const sessions = new LocalSessions<GatewaySocket>(limits, (socket, end) =>
+    endSession(socket, end, metrics),
+  );
   const sendRates = new TokenBuckets(limits.sendsPerSecond, limits.sendBurst);
   const connectRates = new TokenBuckets(limits.connectsPerSecond, limits.connectBurst);
   const sends = new SendQueue(limits.concurrentSends, limits.queuedSends, QUEUE_RETRY_AFTER_MS);
@@ -171,19 +172,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     sessions,
     connectRates,
     connectsPerSecond: limits.connectsPerSecond,
-    sessionFor: (socket) => {
-      let session = sessionOf.get(socket);
-      if (!session) {
-        session = {
-          get connected() {
-            return socket.connected;
-          },
-          endSession: (end) => endSession(socket, end, metrics),
-        };
-        sessionOf.set(socket, session);
-      }
-      return session;
-    },
     logger,
     metrics,
   });
@@ -193,7 +181,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     socket.on('disconnect', () => {
       metrics?.connectedSockets.dec();
       expiry.cancel();
-      sessions.remove(sessionOf.get(socket)!, socket.data);
+      sessions.remove(socket, socket.data);
       for (const subscription of socket.data.subscriptions.values()) subscription.release();
       socket.data.subscriptions.clear();
     });

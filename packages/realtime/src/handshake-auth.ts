@@ -3,7 +3,7 @@ import { handshakeAuthSchema, verifyDeviceToken, type VerifiedDeviceToken } from
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import type { GatewayServer, GatewaySocket } from './gateway-socket.js';
-import type { LocalSessions, SessionSocket } from './local-sessions.js';
+import type { LocalSessions } from './local-sessions.js';
 import { RealtimeError } from './realtime-error.js';
 import { rateLimited, type TokenBuckets } from './send-limits.js';
 import { toWireError } from './wire-errors.js';
@@ -15,12 +15,10 @@ export interface HandshakeAuthDeps {
   readonly maxTokenLifetimeSeconds: number | undefined;
   /** Where the device is looked up (a pool apart from sends). */
   readonly authDb: Database;
-  readonly sessions: LocalSessions<SessionSocket>;
+  readonly sessions: LocalSessions<GatewaySocket>;
   /** Handshakes per device, spent before the database is asked. */
   readonly connectRates: TokenBuckets;
   readonly connectsPerSecond: number;
-  /** The session of a socket, as `sessions` counts it. */
-  readonly sessionFor: (socket: GatewaySocket) => SessionSocket;
   readonly logger: Logger;
   readonly metrics: GatewayMetrics | undefined;
 }
@@ -35,7 +33,6 @@ export interface HandshakeAuthDeps {
 export function useHandshakeAuth(io: GatewayServer, deps: HandshakeAuthDeps): void {
   const { sessions } = deps;
   io.use((socket, next) => {
-    const session = deps.sessionFor(socket);
     let admitted: VerifiedDeviceToken | undefined;
     verifyHandshake(socket.handshake.auth, deps.jwtSecret, deps.maxTokenLifetimeSeconds)
       .then(async (token) => {
@@ -46,14 +43,14 @@ export function useHandshakeAuth(io: GatewayServer, deps: HandshakeAuthDeps): vo
             waitMs,
           );
         }
-        sessions.admit(session, token);
+        sessions.admit(socket, token);
         admitted = token;
         // A client gone before its handshake ends never connects (socket.io drops it without a
         // `disconnect`): its count goes with its connection, whenever that closes.
         if (socket.conn.readyState === 'closed') throw new RealtimeError('conflict', 'client gone');
-        socket.conn.once('close', () => sessions.remove(session, token));
+        socket.conn.once('close', () => sessions.remove(socket, token));
         await requireActiveDevice(deps.authDb, token);
-        const ended = sessions.endedDuringHandshake(session);
+        const ended = sessions.endedDuringHandshake(socket);
         if (ended) throw new RealtimeError('unauthorized', ended.message);
         return token;
       })
@@ -63,7 +60,7 @@ export function useHandshakeAuth(io: GatewayServer, deps: HandshakeAuthDeps): vo
           next();
         },
         (error: unknown) => {
-          if (admitted) sessions.remove(session, admitted);
+          if (admitted) sessions.remove(socket, admitted);
           const wire = toWireError(error, deps.logger);
           deps.metrics?.handshakesRefused.inc({ code: wire.code });
           next(Object.assign(new Error(wire.message), { data: wire.toWire() }));

@@ -13,10 +13,9 @@ export interface SessionEnd {
   readonly message: string;
 }
 
-/** What the sessions registry needs of a socket: to be told its session ended. */
+/** What the sessions registry needs of a socket: whether its handshake is over. */
 export interface SessionSocket {
   readonly connected: boolean;
-  endSession(end: SessionEnd): void;
 }
 
 /** What a socket connected for longest should wait before trying another: a guess, 5 s. */
@@ -34,7 +33,11 @@ export class LocalSessions<S extends SessionSocket> {
   /** Sockets whose session ended while they were still in their handshake. */
   private readonly endedInHandshake = new WeakMap<S, SessionEnd>();
 
-  constructor(private readonly limits: SessionLimits) {}
+  constructor(
+    private readonly limits: SessionLimits,
+    /** Tells a connected socket its session ended, and disconnects it. */
+    private readonly endSession: (socket: S, end: SessionEnd) => void,
+  ) {}
 
   /** Counts `socket` for its device and user; `rate_limited` when either is at its limit. */
   admit(socket: S, identity: DeviceIdentity): void {
@@ -81,7 +84,7 @@ export class LocalSessions<S extends SessionSocket> {
     if (!sockets) return 0;
     const all = [...sockets];
     for (const socket of all) {
-      if (socket.connected) socket.endSession(end);
+      if (socket.connected) this.endSession(socket, end);
       else this.endedInHandshake.set(socket, end);
     }
     return all.length;
