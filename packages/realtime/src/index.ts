@@ -21,4 +21,3 @@ export type {
 } from './stream-relay.js';
 export { createGatewayMetrics, type GatewayMetrics } from './gateway-metrics.js';
 export { RealtimeError } from './realtime-error.js';
-export { accessLostBy, type AccessLoss } from './access-changes.js';
