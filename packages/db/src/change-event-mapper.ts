@@ -44,6 +44,17 @@ function toWireData(payload: Readonly<Record<string, unknown>>): ChangeDataByEnt
   return data as unknown as ChangeDataByEntity[ChangeEntity];
 }
 
+/**
+ * A row read as `to_jsonb(row)` in the shape a change of `entity` carries it, so a snapshot or a
+ * write's answer shows a row exactly as its changes do (same keys, same timestamp format).
+ */
+export function toEntityData<E extends ChangeEntity>(
+  _entity: E,
+  row: Readonly<Record<string, unknown>>,
+): ChangeDataByEntity[E] {
+  return toWireData(row) as ChangeDataByEntity[E];
+}
+
 /** The kind and stream of a row, checked against the protocol: a mismatch is a capture bug. */
 function checkedEnvelope(row: ChangeLogRow): { stream: StreamName; kind: ChangeKind } {
   const { stream, kind } = row;

@@ -1,7 +1,8 @@
 import { PG_ERROR, pgErrorCode } from './pg-error-codes.js';
 
 /** Stable codes of {@link DbError}; they map onto the wire's error codes. */
-export type DbErrorCode = 'not_found' | 'conflict' | 'unavailable' | 'migration_failed';
+export type DbErrorCode =
+  'not_found' | 'conflict' | 'forbidden' | 'invalid_input' | 'unavailable' | 'migration_failed';
 
 /** Base error of `@ccs/db`: a stable `code`, the context that explains it, and the cause. */
 export class DbError extends Error {

@@ -6,7 +6,7 @@ export {
   type DatabaseHandle,
   type DatabaseOptions,
 } from './database.js';
-export { inTransaction, type Transaction } from './transaction.js';
+export { inTransaction, type Transaction, type TransactionOptions } from './transaction.js';
 export { migrateDatabase, migrationsFolder, migrationsHash, redactUrl } from './migrations.js';
 export { ChangeTail, type ChangeTailOptions, type ChangeTailRead } from './change-tail.js';
 export * as schema from './schema/index.js';
@@ -27,11 +27,36 @@ export {
 } from './queries/directory-queries.js';
 export { readStreamAccess, type StreamAccess } from './queries/access-queries.js';
 export {
+  changeMessage,
   insertMessage,
+  markRead,
+  readHistory,
   type InsertMessageInput,
   type Message,
   type StoredMessage,
 } from './queries/message-queries.js';
+export {
+  requireMember,
+  type Actor,
+  type MemberContainer,
+  type WriteOutcome,
+} from './queries/write-context.js';
+export {
+  addMember,
+  createContainer,
+  removeMember,
+  renameContainer,
+  type CreateContainerInput,
+  type CreateOutcome,
+} from './queries/membership-queries.js';
+export {
+  FileConflictError,
+  pushFileChange,
+  readFileContent,
+  storeFileContent,
+  type FileChangeOutcome,
+} from './queries/sync-file-queries.js';
+export { readSnapshot, type SnapshotOptions } from './queries/snapshot-queries.js';
 export {
   readChanges,
   readStreamPosition,

@@ -5,6 +5,8 @@
 export const PG_ERROR = {
   /** A row points at a conversation, user or device that does not exist. */
   foreignKeyViolation: '23503',
+  /** A unique index refused a second row with the same key. */
+  uniqueViolation: '23505',
   /** The database exists but was not migrated. */
   undefinedTable: '42P01',
 } as const;

@@ -4,6 +4,15 @@ import type { Database } from './database.js';
 /** What a transaction's work runs its queries on: drizzle over the transaction's connection. */
 export type Transaction = NodePgDatabase;
 
+/** Options of {@link inTransaction}. */
+export interface TransactionOptions {
+  /**
+   * `repeatable-read`: every query of `work` reads one snapshot (REPEATABLE READ, READ ONLY),
+   * e.g. a stream's state together with its head. @default read committed, read-write
+   */
+  readonly snapshot?: 'repeatable-read';
+}
+
 /**
  * Runs `work` in one transaction on a connection of its own and commits; rolls back and
  * rethrows the first error otherwise. Unlike drizzle's `db.transaction` (drizzle-orm 0.45: its
@@ -15,11 +24,16 @@ export type Transaction = NodePgDatabase;
 export async function inTransaction<T>(
   db: Database,
   work: (tx: Transaction) => Promise<T>,
+  options: TransactionOptions = {},
 ): Promise<T> {
   const client = await db.$client.connect();
   let broken: Error | undefined;
   try {
-    await client.query('BEGIN');
+    await client.query(
+      options.snapshot === 'repeatable-read'
+        ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY'
+        : 'BEGIN',
+    );
     const result = await work(drizzle(client));
     await client.query('COMMIT');
     return result;

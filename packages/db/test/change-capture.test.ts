@@ -178,16 +178,39 @@ describe('insertMessage ids and retries', () => {
     expect(stored.seq).toBe(CREATED_HEAD + 1);
   });
 
-  it('answers a retry whose change retention removed with a conflict, not a crash', async () => {
+  it('answers a retry whose change retention removed with the seq the message keeps', async () => {
     const conversationId = await newConversation();
     const input = { conversationId, authorId, deviceId, clientId: 'old', body: 'x' };
-    await insertMessage(database.db, input);
+    const first = await insertMessage(database.db, input);
     await database.pool.query(`DELETE FROM change_log WHERE stream = $1`, [
       `conversation:${conversationId}`,
     ]);
-    const error = await insertMessage(database.db, input).catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(DbError);
-    expect(error).toMatchObject({ code: 'conflict' });
+    const retry = await insertMessage(database.db, input);
+    expect(retry).toMatchObject({ created: false, seq: first.seq });
+    expect(retry.message.id).toBe(first.message.id);
+  });
+
+  it('leaves no gap in seq when a psql writer retries with ON CONFLICT DO NOTHING', async () => {
+    const conversationId = await newConversation();
+    const upsert = `${INSERT_MESSAGE} ON CONFLICT (device_id, client_id) DO NOTHING`;
+    await database.pool.query(upsert, [conversationId, authorId, deviceId, 'twice']);
+    await database.pool.query(upsert, [conversationId, authorId, deviceId, 'twice']);
+    await writeMessage(conversationId, 'after');
+    const changes = await readChanges(
+      database.db,
+      streamName('conversation', conversationId),
+      0,
+      10,
+    );
+    expect(changes.map((change) => change.seq)).toEqual([1, 2, 3, 4]);
+    const { rows } = await database.pool.query<{ client_id: string; seq: string }>(
+      'SELECT client_id, seq FROM messages WHERE conversation_id = $1 ORDER BY seq',
+      [conversationId],
+    );
+    expect(rows.map((row) => [row.client_id, Number(row.seq)])).toEqual([
+      ['twice', CREATED_HEAD + 1],
+      ['after', CREATED_HEAD + 2],
+    ]);
   });
 });
 

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDatabase, type DatabaseHandle } from '../src/database.js';
-import { insertMessage } from '../src/queries/message-queries.js';
+import { createContainer } from '../src/queries/membership-queries.js';
 import { freshDatabase, type FreshDatabase } from './fresh-database.js';
 
 let database: FreshDatabase | undefined;
@@ -54,13 +54,12 @@ describe('a write whose connection died while idle in the pool', () => {
     const { rows } = await handle.pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
     terminateUnnoticed(database.url, rows[0]!.pid);
 
-    const failure: unknown = await insertMessage(handle.db, {
-      conversationId: randomUUID(),
-      authorId: randomUUID(),
-      deviceId: randomUUID(),
-      clientId: 'c1',
-      body: 'hello',
-    }).catch((error: unknown) => error);
+    const failure: unknown = await createContainer(
+      handle.db,
+      'conversation',
+      { userId: randomUUID(), deviceId: randomUUID() },
+      { clientId: 'c1', label: 'hello' },
+    ).catch((error: unknown) => error);
     // The transaction's first statement met the dead connection (not the insert, not a FK),
     // and that is the error reported, not the ROLLBACK's that followed.
     expect(failure).toMatchObject({ code: '57P01' });

@@ -9,14 +9,23 @@ export interface MessageData {
   readonly authorId: string;
   readonly deviceId: string;
   readonly clientId: string;
+  /** Empty once deleted. */
   readonly body: string;
+  /** The seq of the message's `message.created` in its conversation's stream. */
+  readonly seq: number;
   readonly createdAt: string;
+  readonly editedAt: string | null;
+  /** Set once the message is deleted (soft delete: the row keeps its place, the body goes). */
+  readonly deletedAt: string | null;
 }
 
 export interface ConversationData {
   readonly id: string;
   readonly title: string;
   readonly createdAt: string;
+  /** The device that created it through CCS, with the client id it chose; null otherwise. */
+  readonly creatorDeviceId: string | null;
+  readonly clientId: string | null;
 }
 
 export interface ConversationMemberData {
@@ -43,6 +52,33 @@ export interface WorkspaceData {
   readonly id: string;
   readonly name: string;
   readonly createdAt: string;
+  readonly creatorDeviceId: string | null;
+  readonly clientId: string | null;
+}
+
+/** How far one device has read one conversation (the newest seq it has seen). */
+export interface ReadReceiptData {
+  readonly conversationId: string;
+  readonly deviceId: string;
+  readonly userId: string;
+  readonly readSeq: number;
+  readonly readAt: string;
+}
+
+/** A file of a file-sync workspace, at one version. */
+export interface SyncFileData {
+  readonly id: string;
+  readonly workspaceId: string;
+  /** Relative, `/`-separated, e.g. `notes/today.md`. */
+  readonly path: string;
+  readonly sizeBytes: number;
+  /** SHA-256 of the content, lowercase hex; the content is fetched by it. */
+  readonly contentHash: string;
+  /** 1 when created, +1 for every applied change (update, move, delete). */
+  readonly version: number;
+  readonly deleted: boolean;
+  readonly updatedAt: string;
+  readonly updatedByDeviceId: string | null;
 }
 
 export interface WorkspaceMemberData {
@@ -73,4 +109,6 @@ export interface ChangeDataByEntity {
   workspace: WorkspaceData;
   workspace_member: WorkspaceMemberData;
   file: FileData;
+  read_receipt: ReadReceiptData;
+  sync_file: SyncFileData;
 }

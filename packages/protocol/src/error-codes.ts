@@ -21,4 +21,18 @@ export interface WireError {
   readonly message: string;
   /** With `rate_limited`: retrying sooner than this is refused again. */
   readonly retryAfterMs?: number;
+  /**
+   * With `conflict` from `file:push`: the file as it is now, to rebase the change on (absent
+   * when the file does not exist).
+   */
+  readonly current?: FileVersion;
+}
+
+/** Where a file stands: enough to rebase a conflicting change on it. */
+export interface FileVersion {
+  readonly fileId: string;
+  readonly path: string;
+  readonly version: number;
+  readonly contentHash: string;
+  readonly deleted: boolean;
 }

@@ -1,6 +1,22 @@
 import type { WireError } from './error-codes.js';
-import type { MessageSendPayload, SubscribePayload, UnsubscribePayload } from './payloads.js';
-import type { ChangeDataByEntity } from './change-data.js';
+import type {
+  MessageDeletePayload,
+  MessageEditPayload,
+  MessageSendPayload,
+  ReceiptReadPayload,
+  SubscribePayload,
+  UnsubscribePayload,
+} from './payloads.js';
+import type {
+  ConversationCreatePayload,
+  ConversationMemberPayload,
+  ConversationUpdatePayload,
+  WorkspaceCreatePayload,
+  WorkspaceMemberPayload,
+} from './conversation-payloads.js';
+import type { FilePushPayload } from './file-sync-payloads.js';
+import type { PresenceListPayload, TypingUpdatePayload } from './presence-payloads.js';
+import type { ChangeDataByEntity, SyncFileData } from './change-data.js';
 import type { StreamName } from './streams.js';
 
 /** Event names, one place: the gateway, the SDK and the test clients all use these. */
@@ -8,14 +24,55 @@ export const EVENTS = {
   subscribe: 'subscribe',
   unsubscribe: 'unsubscribe',
   messageSend: 'message:send',
+  messageEdit: 'message:edit',
+  messageDelete: 'message:delete',
+  receiptRead: 'receipt:read',
+  conversationCreate: 'conversation:create',
+  conversationUpdate: 'conversation:update',
+  conversationAddMember: 'conversation:add_member',
+  conversationRemoveMember: 'conversation:remove_member',
+  workspaceCreate: 'workspace:create',
+  workspaceAddMember: 'workspace:add_member',
+  workspaceRemoveMember: 'workspace:remove_member',
+  filePush: 'file:push',
+  presenceList: 'presence:list',
+  typingUpdate: 'typing:update',
   changes: 'changes',
   resyncRequired: 'resync_required',
   unsubscribed: 'unsubscribed',
   sessionEnded: 'session_ended',
+  presence: 'presence',
+  typing: 'typing',
 } as const;
 
+/**
+ * The writes a client may make: each is a socket event and a REST call with the same payload,
+ * the same answer and the same limits (see {@link CLIENT_EVENTS}).
+ */
+export const WRITE_EVENTS = [
+  EVENTS.messageSend,
+  EVENTS.messageEdit,
+  EVENTS.messageDelete,
+  EVENTS.receiptRead,
+  EVENTS.conversationCreate,
+  EVENTS.conversationUpdate,
+  EVENTS.conversationAddMember,
+  EVENTS.conversationRemoveMember,
+  EVENTS.workspaceCreate,
+  EVENTS.workspaceAddMember,
+  EVENTS.workspaceRemoveMember,
+  EVENTS.filePush,
+] as const;
+export type WriteEventName = (typeof WRITE_EVENTS)[number];
+
 /** The events a client may send; anything else is answered with `unknown_event`. */
-export const CLIENT_EVENTS = [EVENTS.subscribe, EVENTS.unsubscribe, EVENTS.messageSend] as const;
+export const CLIENT_EVENTS = [
+  EVENTS.subscribe,
+  EVENTS.unsubscribe,
+  EVENTS.presenceList,
+  EVENTS.typingUpdate,
+  ...WRITE_EVENTS,
+] as const;
 export type ClientEventName = (typeof CLIENT_EVENTS)[number];
 
 /** Every ack is either a success with its fields or an error with a stable code. */
@@ -33,6 +90,48 @@ export interface MessageSendResult {
   readonly seq: number;
 }
 
+/**
+ * What a write answers: the stream it changed, and that stream's head once it committed (the
+ * seq of its change; when nothing had to change, e.g. adding a member twice, the head then).
+ * A device subscribed to `stream` has seen the write once it has seen `seq`.
+ */
+export interface WriteResult {
+  readonly stream: StreamName;
+  readonly seq: number;
+}
+
+/** What a create answers: the new (or, for a retried client id, the existing) row's id. */
+export interface CreateResult extends WriteResult {
+  readonly id: string;
+}
+
+/** What `receipt:read` answers: the device's receipt now (it never moves back). */
+export interface ReceiptReadResult extends WriteResult {
+  readonly readSeq: number;
+}
+
+/** What `file:push` answers: the file as the change left it. */
+export interface FilePushResult extends WriteResult {
+  readonly file: SyncFileData;
+}
+
+/** One device online in a stream. */
+export interface PresenceMember {
+  readonly userId: string;
+  readonly deviceId: string;
+  /** ISO time the device came online in the stream. */
+  readonly since: string;
+}
+
+export interface PresenceListResult {
+  readonly members: readonly PresenceMember[];
+}
+
+/** What `typing:update` answers: whether it was passed on, or fell within the throttle. */
+export interface TypingUpdateResult {
+  readonly forwarded: boolean;
+}
+
 export type ChangeEntity = keyof ChangeDataByEntity;
 export type ChangeVerb = 'created' | 'updated' | 'deleted';
 /** `<entity>.<verb>`, e.g. `message.created`. */
@@ -48,6 +147,8 @@ export const CHANGE_ENTITIES = [
   'workspace',
   'workspace_member',
   'file',
+  'read_receipt',
+  'sync_file',
 ] as const satisfies readonly ChangeEntity[];
 
 const CHANGE_VERBS = ['created', 'updated', 'deleted'] as const satisfies readonly ChangeVerb[];
@@ -135,15 +236,60 @@ export interface SessionEndedEvent {
   readonly message: string;
 }
 
-export interface ClientToServerEvents {
+/**
+ * A device came online in a stream (subscribed on some node) or went offline (unsubscribed,
+ * disconnected, or its node stopped heartbeating). Ephemeral: no seq.
+ */
+export interface PresenceEvent {
+  readonly stream: StreamName;
+  readonly userId: string;
+  readonly deviceId: string;
+  readonly state: 'online' | 'offline';
+}
+
+/** Another device is typing in a conversation, or stopped. Ephemeral: no seq, never stored. */
+export interface TypingEvent {
+  readonly stream: StreamName;
+  readonly userId: string;
+  readonly deviceId: string;
+  readonly typing: boolean;
+  /** Show the indicator at most this long unless another `typing` event renews it. */
+  readonly expiresInMs: number;
+}
+
+/** The payload and the ack's result of each write. */
+export interface WritePayloads {
+  'message:send': [MessageSendPayload, MessageSendResult];
+  'message:edit': [MessageEditPayload, WriteResult];
+  'message:delete': [MessageDeletePayload, WriteResult];
+  'receipt:read': [ReceiptReadPayload, ReceiptReadResult];
+  'conversation:create': [ConversationCreatePayload, CreateResult];
+  'conversation:update': [ConversationUpdatePayload, WriteResult];
+  'conversation:add_member': [ConversationMemberPayload, WriteResult];
+  'conversation:remove_member': [ConversationMemberPayload, WriteResult];
+  'workspace:create': [WorkspaceCreatePayload, CreateResult];
+  'workspace:add_member': [WorkspaceMemberPayload, WriteResult];
+  'workspace:remove_member': [WorkspaceMemberPayload, WriteResult];
+  'file:push': [FilePushPayload, FilePushResult];
+}
+
+export type ClientToServerEvents = {
   subscribe: (payload: SubscribePayload, ack: AckCallback<SubscribeResult>) => void;
   unsubscribe: (payload: UnsubscribePayload, ack: AckCallback) => void;
-  'message:send': (payload: MessageSendPayload, ack: AckCallback<MessageSendResult>) => void;
-}
+  'presence:list': (payload: PresenceListPayload, ack: AckCallback<PresenceListResult>) => void;
+  'typing:update': (payload: TypingUpdatePayload, ack: AckCallback<TypingUpdateResult>) => void;
+} & {
+  [E in WriteEventName]: (
+    payload: WritePayloads[E][0],
+    ack: AckCallback<WritePayloads[E][1]>,
+  ) => void;
+};
 
 export interface ServerToClientEvents {
   changes: (frame: ChangesFrame) => void;
   resync_required: (event: ResyncRequiredEvent) => void;
   unsubscribed: (event: UnsubscribedEvent) => void;
   session_ended: (event: SessionEndedEvent) => void;
+  presence: (event: PresenceEvent) => void;
+  typing: (event: TypingEvent) => void;
 }

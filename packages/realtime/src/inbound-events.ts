@@ -2,6 +2,7 @@ import { CLIENT_EVENTS, type Ack, type ClientEventName, type ErrorCode } from '@
 import type { Logger } from 'pino';
 import type { Socket } from 'socket.io';
 import type { z } from 'zod';
+import { parsePayload } from './payload-validation.js';
 import { rateLimited } from './send-limits.js';
 import { RealtimeError } from './realtime-error.js';
 
@@ -142,19 +143,17 @@ export function serveClientEvents(
       reject(options.toWireError(error));
       return;
     }
-    const parsed = handler.schema.safeParse(args[0]);
-    if (!parsed.success) {
+    let payload: unknown;
+    try {
+      payload = parsePayload(event, handler.schema, args[0]);
+    } catch (error) {
       done();
-      const issue = parsed.error.issues[0];
-      const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
-      reject(
-        new RealtimeError('invalid_payload', `${event}: ${where}${issue?.message ?? 'invalid'}`),
-      );
+      reject(options.toWireError(error));
       return;
     }
     const reply = ack as (response: Ack) => void;
     handler
-      .run(parsed.data)
+      .run(payload)
       .finally(done)
       .then(
         (result) => reply({ ok: true, ...result }),

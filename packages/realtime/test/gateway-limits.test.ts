@@ -89,7 +89,7 @@ describe('limits against floods', () => {
     for (const error of refused) {
       expect(error).toMatchObject({
         code: 'rate_limited',
-        message: expect.stringContaining('messages per second'),
+        message: expect.stringContaining('writes over 20 times per second'),
       });
       expect(error!.retryAfterMs).toBeGreaterThan(0);
     }

@@ -1,5 +1,14 @@
 import { sql } from 'drizzle-orm';
-import { index, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  index,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
 
 export const users = pgTable('users', {
   id: uuid('id').primaryKey().defaultRandom(),
@@ -22,13 +31,25 @@ export const devices = pgTable(
   (table) => [index('devices_user_id_idx').on(table.userId)],
 );
 
-export const conversations = pgTable('conversations', {
-  id: uuid('id').primaryKey().defaultRandom(),
-  title: text('title')
-    .notNull()
-    .default(sql`''`),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-});
+export const conversations = pgTable(
+  'conversations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    title: text('title')
+      .notNull()
+      .default(sql`''`),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    /** The device that created it through CCS; null when made otherwise (psql, fixtures). */
+    creatorDeviceId: uuid('creator_device_id').references(() => devices.id, {
+      onDelete: 'set null',
+    }),
+    /** Chosen by the creating device: a retried create with the same id creates once. */
+    clientId: text('client_id'),
+  },
+  (table) => [
+    uniqueIndex('conversations_creator_client_uidx').on(table.creatorDeviceId, table.clientId),
+  ],
+);
 
 export const conversationMembers = pgTable(
   'conversation_members',
@@ -45,4 +66,26 @@ export const conversationMembers = pgTable(
     primaryKey({ columns: [table.conversationId, table.userId] }),
     index('conversation_members_user_id_idx').on(table.userId),
   ],
+);
+
+/**
+ * How far each device has read each conversation: the seq of the newest change it has seen.
+ * Only moves forward; captured on the conversation's stream, so every member's devices see it.
+ */
+export const readReceipts = pgTable(
+  'read_receipts',
+  {
+    conversationId: uuid('conversation_id')
+      .notNull()
+      .references(() => conversations.id, { onDelete: 'cascade' }),
+    deviceId: uuid('device_id')
+      .notNull()
+      .references(() => devices.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    readSeq: bigint('read_seq', { mode: 'number' }).notNull(),
+    readAt: timestamp('read_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.conversationId, table.deviceId] })],
 );

@@ -1,5 +1,6 @@
-export { conversationMembers, conversations, devices, users } from './directory.js';
+export { conversationMembers, conversations, devices, readReceipts, users } from './directory.js';
 export { messages } from './messages.js';
 export { workspaceMembers, workspaces } from './workspaces.js';
 export { files } from './files.js';
+export { fileContents, syncFiles } from './sync-files.js';
 export { changeLog, streamHeads } from './change-log.js';

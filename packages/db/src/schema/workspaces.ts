@@ -1,11 +1,31 @@
-import { index, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
-import { users } from './directory.js';
+import {
+  index,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import { devices, users } from './directory.js';
 
-export const workspaces = pgTable('workspaces', {
-  id: uuid('id').primaryKey().defaultRandom(),
-  name: text('name').notNull(),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-});
+export const workspaces = pgTable(
+  'workspaces',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    /** The device that created it through CCS; null when made otherwise (psql, fixtures). */
+    creatorDeviceId: uuid('creator_device_id').references(() => devices.id, {
+      onDelete: 'set null',
+    }),
+    /** Chosen by the creating device: a retried create with the same id creates once. */
+    clientId: text('client_id'),
+  },
+  (table) => [
+    uniqueIndex('workspaces_creator_client_uidx').on(table.creatorDeviceId, table.clientId),
+  ],
+);
 
 export const workspaceMembers = pgTable(
   'workspace_members',

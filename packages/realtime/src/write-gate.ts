@@ -1,0 +1,59 @@
+import type { Actor, Database } from '@ccs/db';
+import type { WriteEventName, WritePayloads } from '@ccs/protocol';
+import { parsePayload } from './payload-validation.js';
+import { rateLimited, type SendQueue, type TokenBuckets } from './send-limits.js';
+import { WRITE_OPERATIONS } from './write-operations.js';
+
+/** What {@link WriteGate} needs. */
+export interface WriteGateDeps {
+  readonly db: Database;
+  /** The node's bound on writes running and waiting. */
+  readonly queue: SendQueue;
+  /** Writes per device. */
+  readonly rates: TokenBuckets;
+  readonly writesPerSecond: number;
+  /** Called after every write that committed (wakes the relays, here and on other nodes). */
+  readonly committed: () => void;
+}
+
+/**
+ * The one way in for writes, from a socket or from REST: each device's rate, then the node's
+ * write queue, then the operation. A device cannot get around its limits by switching from
+ * socket.io to HTTP or back: both spend the same tokens and the same queue.
+ */
+export class WriteGate {
+  constructor(private readonly deps: WriteGateDeps) {}
+
+  /** Spends one of the device's write tokens, or throws `rate_limited` with how long to wait. */
+  admit(deviceId: string): void {
+    const waitMs = this.deps.rates.take(deviceId);
+    if (waitMs > 0) {
+      throw rateLimited(
+        `this device writes over ${this.deps.writesPerSecond} times per second`,
+        waitMs,
+      );
+    }
+  }
+
+  /** Runs a write whose payload was parsed by its schema (the device was admitted). */
+  async run<E extends WriteEventName>(
+    event: E,
+    actor: Actor,
+    payload: WritePayloads[E][0],
+  ): Promise<WritePayloads[E][1]> {
+    const operation = WRITE_OPERATIONS[event];
+    const result = await this.deps.queue.run(() => operation.run(this.deps.db, actor, payload));
+    this.deps.committed();
+    return result;
+  }
+
+  /** Admits, parses and runs a write as it came (REST): errors are thrown as on a socket. */
+  async perform<E extends WriteEventName>(
+    event: E,
+    actor: Actor,
+    payload: unknown,
+  ): Promise<WritePayloads[E][1]> {
+    this.admit(actor.deviceId);
+    return this.run(event, actor, parsePayload(event, WRITE_OPERATIONS[event].schema, payload));
+  }
+}
