@@ -78,8 +78,20 @@ async function verifyHandshake(
   if (!parsed.success) {
     throw new RealtimeError('unauthorized', 'handshake needs auth: { token } with a device token');
   }
+  return verifyToken(parsed.data.token, secret, maxLifetimeSeconds);
+}
+
+/**
+ * A device token's identity when its signature, `exp` and lifetime are valid, else
+ * `unauthorized` saying why.
+ */
+export async function verifyToken(
+  token: string,
+  secret: string,
+  maxLifetimeSeconds: number | undefined,
+): Promise<VerifiedDeviceToken> {
   try {
-    return await verifyDeviceToken(parsed.data.token, secret, {
+    return await verifyDeviceToken(token, secret, {
       ...(maxLifetimeSeconds !== undefined && { maxLifetimeSeconds }),
     });
   } catch (error) {
@@ -89,7 +101,8 @@ async function verifyHandshake(
   }
 }
 
-async function requireActiveDevice(db: Database, token: VerifiedDeviceToken): Promise<void> {
+/** Throws `unauthorized` unless the token's device exists, is not revoked and is the user's. */
+export async function requireActiveDevice(db: Database, token: VerifiedDeviceToken): Promise<void> {
   const device = await findActiveDevice(db, token.deviceId);
   if (!device || device.userId !== token.userId) {
     throw new RealtimeError('unauthorized', 'device unknown or revoked; sign in again');

@@ -47,6 +47,15 @@ export class WriteGate {
     return result;
   }
 
+  /**
+   * Runs a write that is not an operation of the protocol (a content upload) under the same
+   * rate and queue.
+   */
+  async throttled<T>(deviceId: string, work: () => Promise<T>): Promise<T> {
+    this.admit(deviceId);
+    return this.deps.queue.run(work);
+  }
+
   /** Admits, parses and runs a write as it came (REST): errors are thrown as on a socket. */
   async perform<E extends WriteEventName>(
     event: E,
