@@ -52,6 +52,8 @@ describe('loadConfig', () => {
       CCS_QUEUED_SENDS: 'queuedSends',
       CCS_OUTBOUND_BUFFER_KB: 'outboundBufferBytes',
       CCS_SLOW_CONSUMER_GRACE_MS: 'slowConsumerGraceMs',
+      CCS_EPHEMERAL_PER_SECOND: 'ephemeralPerSecond',
+      CCS_EPHEMERAL_BURST: 'ephemeralBurst',
     } as const;
     const env = Object.fromEntries(Object.keys(variables).map((name) => [name, '7']));
     const expected = Object.fromEntries(
@@ -61,6 +63,17 @@ describe('loadConfig', () => {
       ]),
     );
     expect(loadConfig(env).limits).toEqual(expected);
+  });
+
+  it('passes presence timing only when set', () => {
+    expect(loadConfig({}).presence).toEqual({});
+    expect(
+      loadConfig({ CCS_PRESENCE_HEARTBEAT_MS: '1000', CCS_PRESENCE_TTL_MS: '' }).presence,
+    ).toEqual({ heartbeatMs: 1000 });
+    expect(
+      loadConfig({ CCS_PRESENCE_HEARTBEAT_MS: '2000', CCS_PRESENCE_TTL_MS: '6000' }).presence,
+    ).toEqual({ heartbeatMs: 2000, ttlMs: 6000 });
+    expect(() => loadConfig({ CCS_PRESENCE_TTL_MS: 'soon' })).toThrow(/CCS_PRESENCE_TTL_MS/);
   });
 
   it('refuses the development secret in production', () => {

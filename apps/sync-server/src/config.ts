@@ -34,6 +34,18 @@ const envSchema = z
     CCS_QUEUED_SENDS: optionalNumber(z.coerce.number().int().min(0)),
     CCS_OUTBOUND_BUFFER_KB: optionalNumber(z.coerce.number().int().min(1)),
     CCS_SLOW_CONSUMER_GRACE_MS: optionalNumber(z.coerce.number().int().min(0)),
+    CCS_EPHEMERAL_PER_SECOND: optionalNumber(z.coerce.number().positive()),
+    CCS_EPHEMERAL_BURST: optionalNumber(z.coerce.number().int().min(1)),
+    CCS_PRESENCE_HEARTBEAT_MS: optionalNumber(z.coerce.number().int().min(100)),
+    CCS_PRESENCE_TTL_MS: optionalNumber(z.coerce.number().int().min(200)),
+    CCS_MAX_FILE_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(1024 ** 3)
+      .default(8 * 1024 ** 2),
+    CCS_REST_REQUESTS_PER_SECOND: z.coerce.number().positive().default(20),
+    CCS_REST_REQUEST_BURST: z.coerce.number().int().min(1).default(40),
     CCS_REDIS_PREFIX: z
       .string()
       .regex(/^[A-Za-z0-9:_-]{1,64}$/)
@@ -65,7 +77,7 @@ export interface SyncServerConfig {
   readonly relayBusyMs: number;
   /** Longest pause between the relay's reads of change_log when nothing changes. */
   readonly relayIdleMs: number;
-  /** Prefix of every Redis key and channel this service uses (adapter, later presence, jobs). */
+  /** Prefix of every Redis key and channel this service uses (adapter, presence, jobs). */
   readonly redisPrefix: string;
   /** Changes stay replayable this long; 0 turns retention off. */
   readonly retentionHours: number;
@@ -74,8 +86,21 @@ export interface SyncServerConfig {
   readonly dbPoolSize: number;
   /** Connections of the pool for handshakes, subscribes and `/readyz` (kept free of sends). */
   readonly authDbPoolSize: number;
+  /** Largest file content `PUT /v1/workspaces/:id/contents/:hash` accepts, in bytes. */
+  readonly maxFileBytes: number;
+  /**
+   * REST requests per device per second (a token bucket of `restRequestBurst`), counted before
+   * the database is asked; writes also spend the device's write tokens, as on a socket.
+   */
+  readonly restRequestsPerSecond: number;
+  readonly restRequestBurst: number;
   /** Limits against floods and slow consumers; unset ones take the gateway's defaults. */
   readonly limits: GatewayLimits;
+  /**
+   * How often each node renews its presence entries in Redis, and how long an entry lives
+   * without renewal; unset ones take the gateway's defaults (3 s, 7 s).
+   */
+  readonly presence: { readonly heartbeatMs?: number; readonly ttlMs?: number };
 }
 
 /** Thrown when the environment does not describe a valid configuration. */
@@ -110,6 +135,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SyncServerConf
     retentionEveryMinutes: value.CCS_RETENTION_EVERY_MINUTES,
     dbPoolSize: value.CCS_DB_POOL_SIZE,
     authDbPoolSize: value.CCS_AUTH_DB_POOL_SIZE,
+    maxFileBytes: value.CCS_MAX_FILE_BYTES,
+    restRequestsPerSecond: value.CCS_REST_REQUESTS_PER_SECOND,
+    restRequestBurst: value.CCS_REST_REQUEST_BURST,
     limits: definedOnly({
       sendsPerSecond: value.CCS_SENDS_PER_SECOND,
       sendBurst: value.CCS_SEND_BURST,
@@ -127,6 +155,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SyncServerConf
           ? undefined
           : value.CCS_OUTBOUND_BUFFER_KB * 1024,
       slowConsumerGraceMs: value.CCS_SLOW_CONSUMER_GRACE_MS,
+      ephemeralPerSecond: value.CCS_EPHEMERAL_PER_SECOND,
+      ephemeralBurst: value.CCS_EPHEMERAL_BURST,
+    }),
+    presence: definedOnly({
+      heartbeatMs: value.CCS_PRESENCE_HEARTBEAT_MS,
+      ttlMs: value.CCS_PRESENCE_TTL_MS,
     }),
   };
 }

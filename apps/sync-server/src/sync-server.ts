@@ -5,6 +5,7 @@ import { startRetentionWorker } from '@ccs/jobs';
 import {
   createGatewayMetrics,
   startGateway,
+  TokenBuckets,
   type Gateway,
   type GatewayServer,
 } from '@ccs/realtime';
@@ -18,6 +19,7 @@ import type { SyncServerConfig } from './config.js';
 import { registerHealthRoutes } from './http/health-routes.js';
 import { registerDevTokenRoute } from './http/dev-token-route.js';
 import { registerMetricsRoute } from './http/metrics-route.js';
+import { registerRestRoutes } from './http/rest-routes.js';
 import { RedisWakeSignal } from './redis-wake-signal.js';
 
 /** A running sync-server. */
@@ -95,6 +97,15 @@ export async function startSyncServer(
   for (const client of [adapterPub, adapterSub, wakePub, wakeSub]) {
     client.on('error', (error: Error) => logger.debug({ err: error }, 'redis adapter error'));
   }
+  // Presence: this node's entries, renewed by heartbeats. Commands fail at once while Redis is
+  // down (nothing queues up): the next heartbeat puts back what was missed.
+  const presenceRedis = new Redis(config.redisUrl, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectionName: `${config.redisPrefix}:presence`,
+  });
+  presenceRedis.on('error', (error: Error) => logger.debug({ err: error }, 'redis presence error'));
   const wakeSignal = new RedisWakeSignal({
     publisher: wakePub,
     subscriber: wakeSub,
@@ -122,11 +133,14 @@ export async function startSyncServer(
     });
   }
 
-  await Promise.all([adapterPub.connect(), adapterSub.connect(), wakePub.connect()]).catch(
-    (error: unknown) => {
-      logger.warn({ err: error }, 'Redis not reachable yet; the adapter keeps retrying');
-    },
-  );
+  await Promise.all([
+    adapterPub.connect(),
+    adapterSub.connect(),
+    wakePub.connect(),
+    presenceRedis.connect(),
+  ]).catch((error: unknown) => {
+    logger.warn({ err: error }, 'Redis not reachable yet; the adapter keeps retrying');
+  });
   wakeSignal.start();
   const io: GatewayServer = new Server(app.server, {
     maxHttpBufferSize: MAX_FRAME_BYTES,
@@ -144,6 +158,19 @@ export async function startSyncServer(
     metrics,
     relay: { busyTickMs: config.relayBusyMs, idleTickMs: config.relayIdleMs },
     wakeSignal,
+    presence: { redis: presenceRedis, prefix: config.redisPrefix, ...config.presence },
+  });
+  const restRequestRates = new TokenBuckets(config.restRequestsPerSecond, config.restRequestBurst);
+  await registerRestRoutes(app, {
+    gateway,
+    db: database.db,
+    authDb: authDatabase.db,
+    jwtSecret: config.jwtSecret,
+    maxTokenLifetimeSeconds: Math.round(config.tokenMaxLifetimeHours * 3600),
+    requestRates: restRequestRates,
+    requestsPerSecond: config.restRequestsPerSecond,
+    maxFileBytes: config.maxFileBytes,
+    logger: logger.child({ component: 'rest' }),
   });
   const retention =
     config.retentionHours > 0
@@ -179,6 +206,7 @@ export async function startSyncServer(
       (closing ??= (async () => {
         await io.close();
         await gateway.close();
+        restRequestRates.close();
         await retention?.close();
         await app.close();
         redis.disconnect();
@@ -186,6 +214,7 @@ export async function startSyncServer(
         adapterSub.disconnect();
         wakePub.disconnect();
         wakeSub.disconnect();
+        presenceRedis.disconnect();
         await Promise.all([database.close(), authDatabase.close()]);
       })()),
   };

@@ -44,6 +44,15 @@ export interface GatewayLimits {
    * traffic. @default 1000
    */
   readonly slowConsumerGraceMs?: number;
+  /**
+   * Ephemeral requests per device per second: `typing:update` and `presence:list` (a token
+   * bucket). The presence changes (online, offline) a device's subscribes and unsubscribes
+   * cause are counted the same way in a bucket of their own, and wait for a token instead of
+   * being refused, so flapping a subscription cannot flood a room. @default 10
+   */
+  readonly ephemeralPerSecond?: number;
+  /** Ephemeral requests (and presence changes) a device may make at once after a pause. @default 20 */
+  readonly ephemeralBurst?: number;
 }
 
 /** The limits a gateway applies where {@link GatewayLimits} leaves one out. */
@@ -61,4 +70,6 @@ export const DEFAULT_GATEWAY_LIMITS: Required<GatewayLimits> = {
   queuedSends: 256,
   outboundBufferBytes: 4 * 1024 * 1024,
   slowConsumerGraceMs: 1000,
+  ephemeralPerSecond: 10,
+  ephemeralBurst: 20,
 };

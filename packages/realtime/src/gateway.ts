@@ -15,8 +15,13 @@ import type { GatewayServer, GatewaySocket } from './gateway-socket.js';
 import { useHandshakeAuth } from './handshake-auth.js';
 import { eventHandler, serveClientEvents } from './inbound-events.js';
 import { LocalSessions } from './local-sessions.js';
-import { messageSendHandler } from './message-send.js';
 import { OutboundBuffer } from './outbound-buffer.js';
+import { Presence, presenceListHandler } from './presence.js';
+import {
+  LocalPresenceStore,
+  RedisPresenceStore,
+  type RedisPresenceOptions,
+} from './presence-store.js';
 import { createRoomBroadcast } from './room-broadcast.js';
 import { SendQueue, TokenBuckets } from './send-limits.js';
 import { SerialQueue } from './serial-queue.js';
@@ -28,8 +33,11 @@ import type {
   RequestResync,
   StreamRelay,
 } from './stream-relay.js';
+import { TypingThrottle, typingUpdateHandler } from './typing.js';
 import type { WakeSignal } from './wake-signal.js';
 import { toWireError } from './wire-errors.js';
+import { writeEventHandlers } from './write-events.js';
+import { WriteGate } from './write-gate.js';
 
 /** What a send refused because the database is busy is told to wait. */
 const QUEUE_RETRY_AFTER_MS = 250;
@@ -63,6 +71,11 @@ export interface GatewayOptions {
    */
   readonly wakeSignal?: WakeSignal;
   /**
+   * Presence shared by every node through Redis (heartbeats, a TTL, sweeps), so that a device
+   * online on any node is online everywhere. Without it, presence is this node's alone.
+   */
+  readonly presence?: RedisPresenceOptions;
+  /**
    * Replaces the default relay (another capture mode, or a deliberately naive one in a test that
    * must show it fails). @default a {@link ChangeRelay}
    */
@@ -93,7 +106,15 @@ export interface RelayDeps {
 /** A running gateway. */
 export interface Gateway {
   readonly relay: StreamRelay;
-  /** Disconnects nothing (close the socket.io server for that); stops the relay. */
+  /**
+   * Writes as a device (REST uses it): the same rate per device, queue, validation and
+   * answers as the socket events of the same name.
+   */
+  readonly writes: WriteGate;
+  /**
+   * Disconnects nothing (close the socket.io server for that); stops the relay, and takes this
+   * node's devices offline in presence.
+   */
   close(): Promise<void>;
 }
 
@@ -125,6 +146,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const sendRates = new TokenBuckets(limits.sendsPerSecond, limits.sendBurst);
   const connectRates = new TokenBuckets(limits.connectsPerSecond, limits.connectBurst);
   const sends = new SendQueue(limits.concurrentSends, limits.queuedSends, QUEUE_RETRY_AFTER_MS);
+  const ephemeral = {
+    buckets: new TokenBuckets(limits.ephemeralPerSecond, limits.ephemeralBurst),
+    perSecond: limits.ephemeralPerSecond,
+  };
+  const presence = new Presence({
+    io,
+    store: options.presence ? new RedisPresenceStore(options.presence) : new LocalPresenceStore(),
+    changesPerSecond: limits.ephemeralPerSecond,
+    changeBurst: limits.ephemeralBurst,
+    logger,
+  });
+  const typing = new TypingThrottle();
 
   const deps: RelayDeps = {
     db,
@@ -159,11 +192,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     });
   relay.start();
   const stopWaking = options.wakeSignal?.subscribe(() => relay.wake());
-  /** A write committed through this gateway: look for it now, here and on the other nodes. */
-  const committed = (): void => {
-    relay.wake();
-    options.wakeSignal?.notify();
-  };
+  const writes = new WriteGate({
+    db,
+    queue: sends,
+    rates: sendRates,
+    writesPerSecond: limits.sendsPerSecond,
+    // A write committed through this gateway: look for it now, here and on the other nodes.
+    committed: () => {
+      relay.wake();
+      options.wakeSignal?.notify();
+    },
+  });
 
   useHandshakeAuth(io, {
     jwtSecret: options.jwtSecret,
@@ -217,14 +256,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
             return {};
           }),
         ),
-        [EVENTS.messageSend]: messageSendHandler(socket, {
-          db,
-          sends,
-          sendRates,
-          sendsPerSecond: limits.sendsPerSecond,
-          sendsInFlightPerSocket: limits.sendsInFlightPerSocket,
-          committed,
-        }),
+        ...writeEventHandlers(socket, writes, limits.sendsInFlightPerSocket),
+        [EVENTS.presenceList]: presenceListHandler(socket, presence, ephemeral),
+        [EVENTS.typingUpdate]: typingUpdateHandler(socket, typing, ephemeral),
       },
       {
         eventsPerBatch: limits.eventsPerBatch,
@@ -247,10 +281,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   return {
     relay,
+    writes,
     async close() {
       stopWaking?.();
       sendRates.close();
       connectRates.close();
+      ephemeral.buckets.close();
+      typing.close();
+      await presence.close();
       await relay.stop();
     },
   };

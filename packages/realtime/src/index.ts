@@ -21,3 +21,8 @@ export type {
 } from './stream-relay.js';
 export { createGatewayMetrics, type GatewayMetrics } from './gateway-metrics.js';
 export { RealtimeError } from './realtime-error.js';
+export { toWireError } from './wire-errors.js';
+export { requireActiveDevice, verifyToken } from './handshake-auth.js';
+export { rateLimited, TokenBuckets } from './send-limits.js';
+export { WriteGate } from './write-gate.js';
+export { parsePayload } from './payload-validation.js';
