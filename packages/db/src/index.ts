@@ -42,9 +42,8 @@ export {
   type WriteOutcome,
 } from './queries/write-context.js';
 export {
-  addMember,
+  changeMembership,
   createContainer,
-  removeMember,
   renameContainer,
   type CreateContainerInput,
   type CreateOutcome,

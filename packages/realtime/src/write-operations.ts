@@ -1,11 +1,10 @@
 import {
-  addMember,
+  changeMembership,
   changeMessage,
   createContainer,
   insertMessage,
   markRead,
   pushFileChange,
-  removeMember,
   renameContainer,
   requireMember,
   type Actor,
@@ -84,12 +83,12 @@ export const WRITE_OPERATIONS: { readonly [E in WriteEventName]: WriteOperation<
   'conversation:add_member': {
     schema: conversationMemberPayloadSchema,
     run: (db, actor, { conversationId, userId }) =>
-      addMember(db, 'conversation', actor, conversationId, userId),
+      changeMembership(db, 'conversation', actor, conversationId, { userId, member: true }),
   },
   'conversation:remove_member': {
     schema: conversationMemberPayloadSchema,
     run: (db, actor, { conversationId, userId }) =>
-      removeMember(db, 'conversation', actor, conversationId, userId),
+      changeMembership(db, 'conversation', actor, conversationId, { userId, member: false }),
   },
   'workspace:create': {
     schema: workspaceCreatePayloadSchema,
@@ -103,12 +102,12 @@ export const WRITE_OPERATIONS: { readonly [E in WriteEventName]: WriteOperation<
   'workspace:add_member': {
     schema: workspaceMemberPayloadSchema,
     run: (db, actor, { workspaceId, userId }) =>
-      addMember(db, 'workspace', actor, workspaceId, userId),
+      changeMembership(db, 'workspace', actor, workspaceId, { userId, member: true }),
   },
   'workspace:remove_member': {
     schema: workspaceMemberPayloadSchema,
     run: (db, actor, { workspaceId, userId }) =>
-      removeMember(db, 'workspace', actor, workspaceId, userId),
+      changeMembership(db, 'workspace', actor, workspaceId, { userId, member: false }),
   },
   'file:push': {
     schema: filePushPayloadSchema,

@@ -92,22 +92,28 @@ export async function createContainer(
 }
 
 /**
- * Adds `userId` to a container the actor is a member of; adding a member twice changes
- * nothing. A user that does not exist is `not_found`.
+ * Adds `userId` to a container the actor is a member of, or removes them (the actor itself:
+ * leaving). Adding a member twice, or removing a non-member, changes nothing; adding a user
+ * that does not exist is `not_found`. A removed user's devices lose the stream with this change
+ * (every gateway reads it like any other).
  */
-export async function addMember(
+export async function changeMembership(
   db: Database,
   kind: MemberContainer,
   actor: Actor,
   id: string,
-  userId: string,
+  change: { readonly userId: string; readonly member: boolean },
 ): Promise<WriteOutcome> {
   const { members, key } = CONTAINERS[kind];
+  const { userId } = change;
   return inTransaction(db, async (tx) => {
-    await requireMember(tx, kind, id, actor.userId, true);
+    // Adding: the actor's membership is share-locked, so its removal waits for this one.
+    await requireMember(tx, kind, id, actor.userId, change.member);
     await tx.execute(
-      sql`INSERT INTO ${members} (${key}, user_id) VALUES (${id}::uuid, ${userId}::uuid)
-          ON CONFLICT DO NOTHING`,
+      change.member
+        ? sql`INSERT INTO ${members} (${key}, user_id) VALUES (${id}::uuid, ${userId}::uuid)
+              ON CONFLICT DO NOTHING`
+        : sql`DELETE FROM ${members} WHERE ${key} = ${id}::uuid AND user_id = ${userId}::uuid`,
     );
     return writeOutcome(tx, streamOf(kind, id));
   }).catch((error: unknown) => {
@@ -115,28 +121,6 @@ export async function addMember(
       throw new DbError('not_found', `user ${userId} does not exist`, { userId }, { cause: error });
     }
     throw error;
-  });
-}
-
-/**
- * Removes `userId` from a container the actor is a member of (the actor itself: leaving).
- * Removing a non-member changes nothing. The removed user's devices lose the stream with this
- * change (the gateways read it like any other).
- */
-export async function removeMember(
-  db: Database,
-  kind: MemberContainer,
-  actor: Actor,
-  id: string,
-  userId: string,
-): Promise<WriteOutcome> {
-  const { members, key } = CONTAINERS[kind];
-  return inTransaction(db, async (tx) => {
-    await requireMember(tx, kind, id, actor.userId);
-    await tx.execute(
-      sql`DELETE FROM ${members} WHERE ${key} = ${id}::uuid AND user_id = ${userId}::uuid`,
-    );
-    return writeOutcome(tx, streamOf(kind, id));
   });
 }
 

@@ -11,7 +11,13 @@ import { toEntityData } from '../change-event-mapper.js';
 import type { Database } from '../database.js';
 import { DbError } from '../db-error.js';
 import { inTransaction, type Transaction } from '../transaction.js';
-import { readHead, requireStreamAccess, type Actor } from './write-context.js';
+import {
+  CONTAINERS,
+  readHead,
+  requireStreamAccess,
+  type Actor,
+  type MemberContainer,
+} from './write-context.js';
 
 /** Options of {@link readSnapshot}. */
 export interface SnapshotOptions {
@@ -57,22 +63,34 @@ async function one(tx: Transaction, query: SQL, what: string): Promise<Record<st
   return row;
 }
 
+/** A container's row and its members' rows, oldest member first. */
+async function containerState(
+  tx: Transaction,
+  kind: MemberContainer,
+  id: string,
+): Promise<{ row: Record<string, unknown>; members: Record<string, unknown>[] }> {
+  const { table, members, key } = CONTAINERS[kind];
+  return {
+    row: await one(
+      tx,
+      sql`SELECT to_jsonb(c) AS row FROM ${table} c WHERE id = ${id}::uuid`,
+      `${kind} ${id}`,
+    ),
+    members: await rows(
+      tx,
+      sql`SELECT to_jsonb(m) AS row FROM ${members} m
+          WHERE ${key} = ${id}::uuid ORDER BY joined_at, user_id`,
+    ),
+  };
+}
+
 async function conversationSnapshot(
   tx: Transaction,
   id: string,
   seq: number,
   options: SnapshotOptions,
 ): Promise<ConversationSnapshot> {
-  const conversation = await one(
-    tx,
-    sql`SELECT to_jsonb(c) AS row FROM conversations c WHERE id = ${id}::uuid`,
-    `conversation ${id}`,
-  );
-  const members = await rows(
-    tx,
-    sql`SELECT to_jsonb(m) AS row FROM conversation_members m
-        WHERE conversation_id = ${id}::uuid ORDER BY joined_at, user_id`,
-  );
+  const { row, members } = await containerState(tx, 'conversation', id);
   const messages = await rows(
     tx,
     sql`SELECT row FROM (
@@ -88,10 +106,10 @@ async function conversationSnapshot(
   return {
     stream: `conversation:${id}`,
     seq,
-    conversation: toEntityData('conversation', conversation),
-    members: members.map((row) => toEntityData('conversation_member', row)),
-    messages: messages.map((row) => toEntityData('message', row)),
-    receipts: receipts.map((row) => toEntityData('read_receipt', row)),
+    conversation: toEntityData('conversation', row),
+    members: members.map((member) => toEntityData('conversation_member', member)),
+    messages: messages.map((message) => toEntityData('message', message)),
+    receipts: receipts.map((receipt) => toEntityData('read_receipt', receipt)),
   };
 }
 
@@ -100,16 +118,7 @@ async function workspaceSnapshot(
   id: string,
   seq: number,
 ): Promise<WorkspaceSnapshot> {
-  const workspace = await one(
-    tx,
-    sql`SELECT to_jsonb(w) AS row FROM workspaces w WHERE id = ${id}::uuid`,
-    `workspace ${id}`,
-  );
-  const members = await rows(
-    tx,
-    sql`SELECT to_jsonb(m) AS row FROM workspace_members m
-        WHERE workspace_id = ${id}::uuid ORDER BY joined_at, user_id`,
-  );
+  const { row, members } = await containerState(tx, 'workspace', id);
   const files = await rows(
     tx,
     sql`SELECT to_jsonb(f) AS row FROM sync_files f
@@ -118,9 +127,9 @@ async function workspaceSnapshot(
   return {
     stream: `workspace:${id}`,
     seq,
-    workspace: toEntityData('workspace', workspace),
-    members: members.map((row) => toEntityData('workspace_member', row)),
-    files: files.map((row) => toEntityData('sync_file', row)),
+    workspace: toEntityData('workspace', row),
+    members: members.map((member) => toEntityData('workspace_member', member)),
+    files: files.map((file) => toEntityData('sync_file', file)),
   };
 }
 

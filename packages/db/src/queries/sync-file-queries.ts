@@ -44,7 +44,8 @@ const toVersion = (file: SyncFileData): FileVersion => ({
  * Applies one device's change to a workspace file (the actor must be a member), as a
  * compare-and-set: `update`, `move` and `delete` apply only while the file is still at
  * `baseVersion` and not deleted, `create` only while no live file has the path. Otherwise
- * nothing is written and a {@link FileConflictError} carries the file as it is. Contents must
+ * nothing is written and a {@link FileConflictError} carries the file as it is (for a create or
+ * a move onto a path a live file has: that file). Contents must
  * have been stored first ({@link storeFileContent}); an unknown hash is `not_found`.
  */
 export async function pushFileChange(
@@ -68,11 +69,7 @@ export async function pushFileChange(
       );
       applied = inserted.rows[0];
       if (!applied) {
-        const live = await tx.execute<FileRow>(
-          sql`SELECT to_jsonb(f) AS row FROM sync_files f
-              WHERE workspace_id = ${workspaceId}::uuid AND path = ${change.path} AND NOT deleted`,
-        );
-        const current = live.rows[0] && toEntityData('sync_file', live.rows[0].row);
+        const current = await liveFileAt(tx, workspaceId, change.path);
         throw new FileConflictError(
           `${change.path} already exists (version ${current?.version ?? '?'}); update it with that baseVersion instead`,
           current && toVersion(current),
@@ -85,6 +82,8 @@ export async function pushFileChange(
           : change.op === 'move'
             ? sql`path = ${change.path}`
             : sql`deleted = true`;
+      // A move onto a live file's path fails the unique index; back to here to read that file.
+      if (change.op === 'move') await tx.execute(sql`SAVEPOINT ccs_file_move`);
       const updated = await tx
         .execute<FileRow>(
           sql`UPDATE sync_files AS f
@@ -94,11 +93,13 @@ export async function pushFileChange(
                 AND version = ${change.baseVersion} AND NOT deleted
               RETURNING to_jsonb(f) AS row`,
         )
-        .catch((error: unknown) => {
+        .catch(async (error: unknown) => {
           if (change.op === 'move' && pgErrorCode(error) === PG_ERROR.uniqueViolation) {
+            await tx.execute(sql`ROLLBACK TO SAVEPOINT ccs_file_move`);
+            const occupant = await liveFileAt(tx, workspaceId, change.path);
             throw new FileConflictError(
-              `${change.path} already exists in the workspace; move the file elsewhere or delete that one first`,
-              undefined,
+              `${change.path} already exists in the workspace (file ${occupant?.id ?? '?'}); move the file elsewhere or delete that one first`,
+              occupant && toVersion(occupant),
             );
           }
           throw error;
@@ -109,6 +110,19 @@ export async function pushFileChange(
     const file = toEntityData('sync_file', applied.row);
     return { file, ...(await writeOutcome(tx, streamOf('workspace', workspaceId))) };
   });
+}
+
+/** The live (not deleted) file at `path`, if there is one. */
+async function liveFileAt(
+  tx: Transaction,
+  workspaceId: string,
+  path: string,
+): Promise<SyncFileData | undefined> {
+  const live = await tx.execute<FileRow>(
+    sql`SELECT to_jsonb(f) AS row FROM sync_files f
+        WHERE workspace_id = ${workspaceId}::uuid AND path = ${path} AND NOT deleted`,
+  );
+  return live.rows[0] && toEntityData('sync_file', live.rows[0].row);
 }
 
 /** Why a compare-and-set matched no row: the file is gone, deleted, or at another version. */

@@ -31,6 +31,17 @@ export const devices = pgTable(
   (table) => [index('devices_user_id_idx').on(table.userId)],
 );
 
+/**
+ * Columns of a row a device creates through CCS, idempotent on the client id it chooses (with a
+ * unique index on both); null when the row was made otherwise (psql, fixtures).
+ */
+export const createdByDevice = () => ({
+  creatorDeviceId: uuid('creator_device_id').references(() => devices.id, {
+    onDelete: 'set null',
+  }),
+  clientId: text('client_id'),
+});
+
 export const conversations = pgTable(
   'conversations',
   {
@@ -39,12 +50,7 @@ export const conversations = pgTable(
       .notNull()
       .default(sql`''`),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-    /** The device that created it through CCS; null when made otherwise (psql, fixtures). */
-    creatorDeviceId: uuid('creator_device_id').references(() => devices.id, {
-      onDelete: 'set null',
-    }),
-    /** Chosen by the creating device: a retried create with the same id creates once. */
-    clientId: text('client_id'),
+    ...createdByDevice(),
   },
   (table) => [
     uniqueIndex('conversations_creator_client_uidx').on(table.creatorDeviceId, table.clientId),

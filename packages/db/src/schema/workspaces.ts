@@ -7,7 +7,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { devices, users } from './directory.js';
+import { createdByDevice, users } from './directory.js';
 
 export const workspaces = pgTable(
   'workspaces',
@@ -15,12 +15,7 @@ export const workspaces = pgTable(
     id: uuid('id').primaryKey().defaultRandom(),
     name: text('name').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-    /** The device that created it through CCS; null when made otherwise (psql, fixtures). */
-    creatorDeviceId: uuid('creator_device_id').references(() => devices.id, {
-      onDelete: 'set null',
-    }),
-    /** Chosen by the creating device: a retried create with the same id creates once. */
-    clientId: text('client_id'),
+    ...createdByDevice(),
   },
   (table) => [
     uniqueIndex('workspaces_creator_client_uidx').on(table.creatorDeviceId, table.clientId),
