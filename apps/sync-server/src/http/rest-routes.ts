@@ -91,6 +91,8 @@ export async function registerRestRoutes(app: FastifyInstance, deps: RestDeps): 
     async (v1) => {
       v1.decorateRequest('actor');
       v1.addHook('onRequest', async (request) => {
+        // No route, nothing to authorise: 404 whether or not a token came (as outside /v1).
+        if (request.is404) return;
         request.actor = await authenticateRequest(request, deps);
       });
       v1.setErrorHandler((error, request, reply) => {
@@ -150,19 +152,24 @@ export async function registerRestRoutes(app: FastifyInstance, deps: RestDeps): 
       });
 
       const contentParams = z.object({ workspaceId: idSchema, hash: contentHashSchema });
-      v1.put('/workspaces/:workspaceId/contents/:hash', async (request) => {
-        const { workspaceId, hash } = parsePayload('contents', contentParams, request.params);
-        if (!Buffer.isBuffer(request.body)) {
-          throw new RealtimeError(
-            'invalid_payload',
-            'send the content as the body, with Content-Type: application/octet-stream',
+      // The route's own limit, so a refusal names the limit that refused it.
+      v1.put(
+        '/workspaces/:workspaceId/contents/:hash',
+        { bodyLimit: deps.maxFileBytes },
+        async (request) => {
+          const { workspaceId, hash } = parsePayload('contents', contentParams, request.params);
+          if (!Buffer.isBuffer(request.body)) {
+            throw new RealtimeError(
+              'invalid_payload',
+              'send the content as the body, with Content-Type: application/octet-stream',
+            );
+          }
+          const content = request.body;
+          return deps.gateway.writes.throttled(request.actor.deviceId, () =>
+            storeFileContent(deps.db, request.actor, workspaceId, hash, content),
           );
-        }
-        const content = request.body;
-        return deps.gateway.writes.throttled(request.actor.deviceId, () =>
-          storeFileContent(deps.db, request.actor, workspaceId, hash, content),
-        );
-      });
+        },
+      );
 
       v1.get('/workspaces/:workspaceId/contents/:hash', async (request, reply) => {
         const { workspaceId, hash } = parsePayload('contents', contentParams, request.params);
