@@ -467,6 +467,36 @@ describe('file changes (POST /v1/workspaces/:id/files, socket file:push)', () =>
     expect(bad.body).toMatchObject({ code: 'invalid_payload' });
   });
 
+  test('content uploaded only into another workspace cannot be named: knowing its hash gives neither a file nor the bytes', async ({
+    server,
+    database,
+  }) => {
+    const { workspaceId, stream, alice } = await workspaceScenario(database, server.url);
+    const [o1] = await userWithDevices(database.db, 1);
+    const olga = new DeviceHttp(server.url, o1!);
+    const theirs = await olga.createWorkspace('olga’s');
+    const secret = await olga.uploaded(theirs.id, 'olga’s diary');
+    applied(
+      await olga.push({ op: 'create', workspaceId: theirs.id, path: 'diary', contentHash: secret }),
+    );
+    const head = await streamHead(database, stream);
+
+    // The answer is the same as for content nobody uploaded: it tells nothing of other workspaces.
+    const claimed = await alice.push({ op: 'create', workspaceId, path: 'x', contentHash: secret });
+    expect(claimed.status).toBe(404);
+    expect(claimed.body).toMatchObject({ code: 'not_found' });
+    expect((claimed.body as WireError).message).toContain(
+      `not uploaded to workspace ${workspaceId}`,
+    );
+    expect((await alice.download(workspaceId, secret)).status).toBe(404);
+    expect(await streamHead(database, stream)).toBe(head);
+
+    // Uploading the same bytes itself is what gives the workspace the right to use them.
+    expect(await alice.uploaded(workspaceId, 'olga’s diary')).toBe(secret);
+    applied(await alice.push({ op: 'create', workspaceId, path: 'x', contentHash: secret }));
+    expect(await contentRows(database, secret)).toBe(1);
+  });
+
   test('a workspace snapshot carries the live files at the stream head, and only for members', async ({
     server,
     database,

@@ -22,8 +22,8 @@ export interface WireError {
   /** With `rate_limited`: retrying sooner than this is refused again. */
   readonly retryAfterMs?: number;
   /**
-   * With `conflict` from `file:push`: the file as it is now, to rebase the change on (absent
-   * when the file does not exist).
+   * With `conflict` from `file:push`: the file as it is now, to rebase the change on; for a
+   * create or a move onto a path a live file has, that file (another `fileId`).
    */
   readonly current?: FileVersion;
 }

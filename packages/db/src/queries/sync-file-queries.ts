@@ -56,7 +56,8 @@ export async function pushFileChange(
   const { workspaceId } = change;
   return inTransaction(db, async (tx) => {
     await requireMember(tx, 'workspace', workspaceId, actor.userId, true);
-    const size = 'contentHash' in change ? await contentSize(tx, change.contentHash) : undefined;
+    const size =
+      'contentHash' in change ? await contentSize(tx, workspaceId, change.contentHash) : undefined;
     let applied: FileRow | undefined;
     if (change.op === 'create') {
       const inserted = await tx.execute<FileRow>(
@@ -151,26 +152,31 @@ async function staleChange(
   );
 }
 
-/** The size of stored content, or `not_found` when it was never uploaded. */
-async function contentSize(tx: Transaction, hash: string): Promise<number> {
+/**
+ * The size of content uploaded into the workspace, or `not_found` when it was not (whether or
+ * not another workspace has it).
+ */
+async function contentSize(tx: Transaction, workspaceId: string, hash: string): Promise<number> {
   const result = await tx.execute<{ size_bytes: string }>(
-    sql`SELECT size_bytes FROM file_contents WHERE hash = ${hash}`,
+    sql`SELECT c.size_bytes FROM workspace_contents w JOIN file_contents c USING (hash)
+        WHERE w.workspace_id = ${workspaceId}::uuid AND w.hash = ${hash}`,
   );
   const row = result.rows[0];
   if (!row) {
     throw new DbError(
       'not_found',
-      `content ${hash} was never uploaded; upload it first (PUT /v1/workspaces/:id/contents/${hash})`,
-      { hash },
+      `content ${hash} was not uploaded to workspace ${workspaceId}; upload it first (PUT /v1/workspaces/${workspaceId}/contents/${hash})`,
+      { workspaceId, hash },
     );
   }
   return Number(row.size_bytes);
 }
 
 /**
- * Stores content once per hash into a workspace the actor is a member of, after checking that
- * `hash` is the SHA-256 of `content` (else `invalid_input`). Storing the same bytes again
- * writes nothing.
+ * Stores content into a workspace the actor is a member of, after checking that `hash` is the
+ * SHA-256 of `content` (else `invalid_input`): the bytes once per hash whichever workspaces
+ * upload them, and the workspace's right to name them in its files. Storing the same bytes
+ * again writes nothing.
  */
 export async function storeFileContent(
   db: Database,
@@ -187,11 +193,17 @@ export async function storeFileContent(
       { hash, actual },
     );
   }
-  await requireMember(db, 'workspace', workspaceId, actor.userId);
-  await db.execute(
-    sql`INSERT INTO file_contents (hash, size_bytes, content)
-        VALUES (${hash}, ${content.length}, ${content}) ON CONFLICT (hash) DO NOTHING`,
-  );
+  await inTransaction(db, async (tx) => {
+    await requireMember(tx, 'workspace', workspaceId, actor.userId);
+    await tx.execute(
+      sql`INSERT INTO file_contents (hash, size_bytes, content)
+          VALUES (${hash}, ${content.length}, ${content}) ON CONFLICT (hash) DO NOTHING`,
+    );
+    await tx.execute(
+      sql`INSERT INTO workspace_contents (workspace_id, hash)
+          VALUES (${workspaceId}::uuid, ${hash}) ON CONFLICT DO NOTHING`,
+    );
+  });
   return { hash, sizeBytes: content.length };
 }
 

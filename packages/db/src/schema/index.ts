@@ -2,5 +2,5 @@ export { conversationMembers, conversations, devices, readReceipts, users } from
 export { messages } from './messages.js';
 export { workspaceMembers, workspaces } from './workspaces.js';
 export { files } from './files.js';
-export { fileContents, syncFiles } from './sync-files.js';
+export { fileContents, syncFiles, workspaceContents } from './sync-files.js';
 export { changeLog, streamHeads } from './change-log.js';

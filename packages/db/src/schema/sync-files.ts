@@ -7,6 +7,7 @@ import {
   index,
   integer,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -30,6 +31,25 @@ export const fileContents = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [check('file_contents_hash_shape', sql`${table.hash} ~ '^[0-9a-f]{64}$'`)],
+);
+
+/**
+ * Which workspace received which content: a file change may only name content uploaded into its
+ * own workspace. Contents are stored once, but knowing a hash gives no access to bytes another
+ * workspace uploaded, and whether anyone else has uploaded some content stays unknown.
+ */
+export const workspaceContents = pgTable(
+  'workspace_contents',
+  {
+    workspaceId: uuid('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
+    hash: text('hash')
+      .notNull()
+      .references(() => fileContents.hash),
+    uploadedAt: timestamp('uploaded_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.workspaceId, table.hash] })],
 );
 
 /**
