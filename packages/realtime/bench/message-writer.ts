@@ -9,11 +9,14 @@ import { StreamRotation } from './stream-rotation.js';
 
 /**
  * One message, as a device sends it: a single-row INSERT in its own transaction (autocommit);
- * the capture trigger turns it into one change. Prepared once per connection (named).
+ * the capture triggers number it and turn it into one change. Prepared once per connection
+ * (named).
  *   $1 conversation_id  $2 author_id  $3 device_id  $4 client_id  $5 body
+ *   $6 seq: a unique placeholder the numbering trigger replaces; it is kept only while the write
+ *      ceiling turns the triggers off, where `(conversation_id, seq)` must still be unique
  */
-const INSERT_MESSAGE = `INSERT INTO messages (conversation_id, author_id, device_id, client_id, body)
-VALUES ($1, $2, $3, $4, $5)`;
+const INSERT_MESSAGE = `INSERT INTO messages (conversation_id, author_id, device_id, client_id, body, seq)
+VALUES ($1, $2, $3, $4, $5, $6)`;
 
 /** Options of {@link MessageWriter.run}. */
 export interface WriteLoad {
@@ -140,6 +143,7 @@ export class MessageWriter {
         conversation.deviceId,
         `bench-${++this.written}`,
         encodeBody({ phase, sentAtMicros }, this.bodyBytes),
+        -this.written,
       ],
     });
   }
