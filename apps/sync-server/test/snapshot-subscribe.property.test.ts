@@ -481,6 +481,8 @@ async function snapshotThenSubscribe(
     memberIds: members,
   });
   if (!conversation.ok || !workspace.ok) throw new Error('conversation or workspace not created');
+  // A file may only name content uploaded into its own workspace (same bytes, same hashes).
+  await Promise.all(CONTENTS.map((text) => creator!.http.uploaded(workspace.id, text)));
   const known: Knowledge = {
     conversationId: conversation.id,
     workspaceId: workspace.id,
@@ -583,7 +585,7 @@ async function withWorld(
         http: new DeviceHttp(server.url, device),
       })),
     );
-    // Content is stored once for every workspace: upload it into a workspace of its own.
+    // The contents' hashes; each run's workspace uploads the same bytes again (stored once).
     const scratch = await writers[0]!.http.createWorkspace('contents');
     const contentHashes = await Promise.all(
       CONTENTS.map((text) => writers[0]!.http.uploaded(scratch.id, text)),
@@ -644,8 +646,12 @@ describe('snapshot, then subscribe with since = its seq', () => {
           { numRuns: 20, endOnFailure: true },
         );
         expect(result.failed).toBe(true);
-        // It fails on the state or the delivery, not because something crashed.
-        expect(result.errorInstance).toMatchObject({ name: 'AssertionError' });
+        // It fails on the snapshot's state or the delivery after it (the checks labelled with
+        // the snapshot), not because a write or something else failed.
+        expect(result.errorInstance).toMatchObject({
+          name: 'AssertionError',
+          message: expect.stringMatching(/snapshot/),
+        });
       });
     },
   );
