@@ -6,9 +6,14 @@ import tseslint from 'typescript-eslint';
 /**
  * Dependency direction (../shared/DESIGN.md): protocol ← db ← realtime/jobs ← sync-server; the
  * testing packages depend on what they test, never the reverse. Tests of a package may use the
- * testing packages.
+ * testing packages. The deployable service (`scope:app`) composes the server libraries and uses
+ * the device SDK for its live demo; no library depends on it.
  */
 const productionConstraints = [
+  {
+    sourceTag: 'scope:app',
+    onlyDependOnLibsWithTags: ['scope:shared', 'scope:server', 'scope:client'],
+  },
   { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
   { sourceTag: 'scope:client', onlyDependOnLibsWithTags: ['scope:shared', 'scope:client'] },
   { sourceTag: 'scope:server', onlyDependOnLibsWithTags: ['scope:shared', 'scope:server'] },
@@ -93,6 +98,28 @@ export default tseslint.config(
         URL: 'readonly',
         setTimeout: 'readonly',
       },
+    },
+  },
+  {
+    // The demo page's script (served by sync-server at /demo) runs in the browser.
+    files: ['apps/sync-server/demo/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        [
+          'atob',
+          'crypto',
+          'document',
+          'fetch',
+          'history',
+          'location',
+          'sessionStorage',
+          'setInterval',
+          'TextDecoder',
+          'TextEncoder',
+          'URLSearchParams',
+        ].map((name) => [name, 'readonly']),
+      ),
     },
   },
   prettier,

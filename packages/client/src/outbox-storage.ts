@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 import type { WriteEventName, WritePayloads } from '@ccs/protocol';
 
 /** One write waiting to be acknowledged, as it is kept across restarts. */

@@ -1,14 +1,6 @@
+import { createClient, type CcsClient, type StreamSubscription } from '@ccs/client';
 import type { Database } from '@ccs/db';
-import {
-  isChangeOf,
-  type ChangesFrame,
-  type ClientToServerEvents,
-  type MessageSendResult,
-  type ServerToClientEvents,
-  type SubscribeResult,
-  type Ack,
-} from '@ccs/protocol';
-import { io, type Socket } from 'socket.io-client';
+import { isChangeOf, type ChangeEvent } from '@ccs/protocol';
 import { seedDemo } from './demo-seed.js';
 
 export interface LiveDemoOptions {
@@ -22,71 +14,57 @@ export interface LiveDemoOptions {
   readonly out?: NodeJS.WritableStream;
 }
 
-type DemoSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+/** A demo device: its SDK client and its subscription to the demo conversation. */
+interface DemoDevice {
+  readonly label: string;
+  readonly client: CcsClient;
+  readonly conversation: StreamSubscription;
+}
 
 /**
- * Plays the product in the terminal: three real socket.io devices of two users join one
- * conversation; each message sent from one device is shown arriving on the others, with the
- * send-to-receive latency and the commit-to-receive latency.
+ * Plays the product in the terminal: three devices of two users (each a `@ccs/client`, as an
+ * app would use it) join one conversation; each message sent from one device is shown arriving
+ * on the others, with the send-to-receive latency and the commit-to-receive latency.
  */
 export async function runLiveDemo(options: LiveDemoOptions): Promise<void> {
   const out = options.out ?? process.stdout;
   const print = (line: string): void => void out.write(`${line}\n`);
   const demo = await seedDemo(options.db, options.jwtSecret);
-  const sockets = await Promise.all(
-    demo.devices.map(
-      (device) =>
-        new Promise<{ label: string; socket: DemoSocket }>((resolve, reject) => {
-          const socket: DemoSocket = io(options.url, {
-            auth: { token: device.token },
-            transports: ['websocket'],
-          });
-          socket.once('connect', () => resolve({ label: device.label, socket }));
-          socket.once('connect_error', reject);
-        }),
-    ),
-  );
+  const devices: DemoDevice[] = demo.devices.map((device) => {
+    const client = createClient({ url: options.url, token: device.token });
+    return { label: device.label, client, conversation: client.subscribe(demo.stream) };
+  });
   try {
-    for (const { socket } of sockets) {
-      const ack: Ack<SubscribeResult> = await socket.emitWithAck('subscribe', {
-        stream: demo.stream,
-      });
-      if (!ack.ok) throw new Error(`subscribe failed: ${ack.error.message}`);
-    }
+    await Promise.all(devices.map((device) => device.conversation.ready));
     print('');
-    print(`── live demo: ${sockets.length} devices in ${demo.stream} ──`);
+    print(`── live demo: ${devices.length} devices in ${demo.stream} ──`);
     const count = options.messages ?? 3;
     for (let i = 0; i < count; i++) {
-      const sender = sockets[i % sockets.length]!;
-      const receivers = sockets.filter((entry) => entry !== sender);
+      const sender = devices[i % devices.length]!;
+      const receivers = devices.filter((entry) => entry !== sender);
       const body = `hello #${i + 1} from ${sender.label}`;
       const sentAt = performance.now();
       const arrivals = receivers.map(
-        ({ label, socket }) =>
+        ({ label, conversation }) =>
           new Promise<string>((resolve) => {
-            const onChanges = (frame: ChangesFrame): void => {
-              const change = frame.find(
-                (candidate) => isChangeOf(candidate, 'message') && candidate.data.body === body,
-              );
-              if (!change) return;
-              socket.off('changes', onChanges);
+            const onChange = (change: ChangeEvent): void => {
+              if (!isChangeOf(change, 'message') || change.data.body !== body) return;
+              conversation.off('change', onChange);
               const ms = performance.now() - sentAt;
-              const commitMs = Date.now() - Date.parse(change.committedAt);
               resolve(
-                `   ▶ ${label.padEnd(12)} got seq ${change.seq} after ${ms.toFixed(1)} ms (commit→receive ${commitMs} ms)`,
+                `   ▶ ${label.padEnd(12)} got seq ${change.seq} after ${ms.toFixed(1)} ms (commit→receive ${conversation.lagMs ?? '?'} ms)`,
               );
             };
-            socket.on('changes', onChanges);
+            conversation.on('change', onChange);
           }),
       );
-      const ack: Ack<MessageSendResult> = await sender.socket.emitWithAck('message:send', {
+      const sent = await sender.client.write('message:send', {
         conversationId: demo.conversationId,
         clientId: `demo-${Date.now()}-${i}`,
         body,
       });
-      if (!ack.ok) throw new Error(`send failed: ${ack.error.message}`);
       print(
-        `${sender.label.padEnd(12)} ─ "${body}" ─ committed as seq ${ack.seq} in ${(performance.now() - sentAt).toFixed(1)} ms`,
+        `${sender.label.padEnd(12)} ─ "${body}" ─ committed as seq ${sent.seq} in ${(performance.now() - sentAt).toFixed(1)} ms`,
       );
       for (const line of await Promise.all(arrivals)) print(line);
       await new Promise((resolve) => setTimeout(resolve, 700));
@@ -95,6 +73,6 @@ export async function runLiveDemo(options: LiveDemoOptions): Promise<void> {
     for (const device of demo.devices) print(`   ${device.label.padEnd(12)} ${device.token}`);
     print('');
   } finally {
-    for (const { socket } of sockets) socket.disconnect();
+    for (const { client } of devices) client.close();
   }
 }
