@@ -3,7 +3,7 @@
 // before node_modules exists), idempotent, and quick when everything is already up.
 //
 //   node tools/bootstrap.mjs start     install, services, build, migrate, serve with a live demo
-//   node tools/bootstrap.mjs test      install, services, lint, typecheck, unit/integration, e2e
+//   node tools/bootstrap.mjs test      install, services, Chromium, lint, typecheck, tests, e2e
 //   node tools/bootstrap.mjs services  install and make PostgreSQL and Redis reachable, then exit
 //
 // Environment: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/ccs), REDIS_URL
@@ -345,6 +345,31 @@ async function ensureServices() {
   log(`PostgreSQL ${databaseUrl.host} and Redis ${redisUrl.host} are reachable`);
 }
 
+// ── Chromium (the browser e2e test) ──────────────────────────────────────────────────────────
+
+const chromiumCommands = ['chromium', 'chromium-browser', 'google-chrome'];
+
+/**
+ * The e2e suite drives the /demo page in headless Chromium: Debian's `chromium` is installed
+ * (as root) when none is there. Without it, that test is skipped, not failed; this says so.
+ */
+function ensureChromium() {
+  if (env.CHROMIUM_PATH && existsSync(env.CHROMIUM_PATH)) return;
+  if (chromiumCommands.some(hasCommand)) return;
+  if (!isRoot || !hasCommand('apt-get')) {
+    log(
+      'Chromium is missing and cannot be installed here (not root, or no apt-get): the browser ' +
+        'e2e test will be skipped. Install it (sudo apt-get install -y chromium) or set CHROMIUM_PATH.',
+    );
+    return;
+  }
+  try {
+    aptInstall(['chromium']);
+  } catch (error) {
+    log(`installing Chromium failed; the browser e2e test will be skipped: ${error.message}`);
+  }
+}
+
 // ── commands ─────────────────────────────────────────────────────────────────────────────────
 
 const bin = (name) => join(root, 'node_modules', '.bin', name);
@@ -380,6 +405,7 @@ function sumReports() {
 
 async function test() {
   await ensureServices();
+  ensureChromium();
   rmSync(reportsDir, { recursive: true, force: true });
   mkdirSync(reportsDir, { recursive: true });
   // [name, run, whether its failures show up as failed tests in the vitest reports]

@@ -17,6 +17,7 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import { Server } from 'socket.io';
 import type { SyncServerConfig } from './config.js';
 import { registerHealthRoutes } from './http/health-routes.js';
+import { registerDemoPage } from './http/demo-page.js';
 import { registerDevTokenRoute } from './http/dev-token-route.js';
 import { registerMetricsRoute } from './http/metrics-route.js';
 import { registerRestRoutes } from './http/rest-routes.js';
@@ -132,6 +133,8 @@ export async function startSyncServer(
       maxLifetimeSeconds: config.tokenMaxLifetimeHours * 3600,
     });
   }
+  // Harmless without a token, so served everywhere; it mints tokens only where the route above is.
+  registerDemoPage(app, { devTokens: config.env !== 'production' });
 
   await Promise.all([
     adapterPub.connect(),
