@@ -109,7 +109,9 @@ interface Connection {
  * A device's network: a TCP relay on loopback between the device and the server. `drop()`
  * takes it away the way a lost Wi-Fi does: the device notices (its connection is closed), the
  * server does not (its side stays open and hears nothing more, while everything it writes is
- * lost) until its heartbeat gives up. Connections opened after the drop go through again.
+ * lost) until its heartbeat gives up. Connections opened after the drop go through again;
+ * `cut()` keeps them from going through until `restore()`, and `retarget()` points new ones at
+ * another node.
  */
 export class NetworkLink {
   private readonly connections = new Set<Connection>();
@@ -118,6 +120,10 @@ export class NetworkLink {
   lostBytes = 0;
 
   private readonly relay = createServer((device) => {
+    if (this.offline) {
+      device.destroy();
+      return;
+    }
     const server = connect(this.target.port, this.target.host);
     const connection: Connection = { device, server, dropped: false };
     this.connections.add(connection);
@@ -143,7 +149,10 @@ export class NetworkLink {
     server.on('error', () => undefined);
   });
 
-  private constructor(private readonly target: { readonly host: string; readonly port: number }) {}
+  /** While true, connections are refused (closed at once): see {@link cut}. */
+  private offline = false;
+
+  private constructor(private target: { readonly host: string; readonly port: number }) {}
 
   /** A link to the server at `url` (http://host:port). */
   static async open(url: string): Promise<NetworkLink> {
@@ -165,6 +174,29 @@ export class NetworkLink {
       connection.dropped = true;
       connection.device.destroy();
     }
+  }
+
+  /**
+   * Takes the network away until {@link restore}: open connections drop as with `drop()`, and
+   * every new one is closed at once, so the device stays offline however often it retries.
+   */
+  cut(): void {
+    this.offline = true;
+    this.drop();
+  }
+
+  /** Gives the network back: the next connection goes through. */
+  restore(): void {
+    this.offline = false;
+  }
+
+  /**
+   * Sends new connections to the server at `url` (http://host:port) from now on, as a load
+   * balancer does when a node is gone; open connections stay where they are.
+   */
+  retarget(url: string): void {
+    const { hostname, port } = new URL(url);
+    this.target = { host: hostname, port: Number(port) };
   }
 
   /** Resolves once the server has written more than `moreThan` bytes into dropped connections. */

@@ -93,7 +93,7 @@ async function rest(
         'content-type': raw ? 'application/octet-stream' : 'application/json',
       }),
     },
-    ...(body !== undefined && { body: raw ? body : JSON.stringify(body) }),
+    ...(body !== undefined && { body: raw ? new Uint8Array(body) : JSON.stringify(body) }),
   });
   const bytes = Buffer.from(await response.arrayBuffer());
   const json = (response.headers.get('content-type') ?? '').startsWith('application/json');

@@ -51,7 +51,13 @@ export interface ClientOptions {
 /** Where the connection stands. */
 export type ConnectionState = 'connecting' | 'connected' | 'disconnected' | 'closed';
 
-/** Why the connection changed, when there is more to say than the state. */
+/**
+ * Why the connection changed: `connected` (first connect, or back after a network loss),
+ * `token_refreshed` (back with a token fetched from `getToken` after the last one expired or was
+ * refused), `network` (lost, or not reachable), `refused` (the handshake was refused: `error`
+ * says why), a {@link SessionEndReason} (the server ended the session; `connecting` with the
+ * same reason while coming back from it), `closed_by_app`.
+ */
 export type ConnectionReason =
   'connected' | 'network' | 'refused' | 'token_refreshed' | SessionEndReason | 'closed_by_app';
 
@@ -90,6 +96,14 @@ export class CcsClient extends Emitter<ClientEvents, ClientEvents> {
   private readonly outbox: Outbox;
   private readonly rest: RestApi;
   private token: string | undefined;
+  /** The `getToken` call under way: concurrent asks (handshake, REST) share it. */
+  private tokenRequest: Promise<string> | undefined;
+  /** Whether a token was ever fetched: the next fetch is a refresh. */
+  private hadToken = false;
+  /** A fresh token was fetched since the last connect: that connect says `token_refreshed`. */
+  private tokenRefreshed = false;
+  /** Why the session last ended (a `session_ended` reason), until the next connect. */
+  private endReason: ConnectionReason | undefined;
   private connectionState: ConnectionState = 'connecting';
   private attempts = 0;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -101,6 +115,7 @@ export class CcsClient extends Emitter<ClientEvents, ClientEvents> {
       throw new ClientError('unauthorized', 'createClient needs a token or getToken');
     }
     this.token = options.token;
+    this.hadToken = options.token !== undefined;
     this.rest = new RestApi(
       options.url,
       () => this.currentToken(),
@@ -168,7 +183,8 @@ export class CcsClient extends Emitter<ClientEvents, ClientEvents> {
    * and sent in order on reconnect. Resolves with the server's answer once it acknowledged;
    * rejects with a {@link ClientError} when the server refused it (`conflict`, `forbidden`, …),
    * without holding up the writes behind it. Creates and sends carry the payload's `clientId`:
-   * a retry after a lost ack writes once.
+   * a retry after a lost ack writes once, and writing again with a `clientId` still queued (by
+   * this run or an earlier one) is the same write, with the same answer.
    */
   write<E extends WriteEventName>(
     event: E,
@@ -248,7 +264,10 @@ export class CcsClient extends Emitter<ClientEvents, ClientEvents> {
     const socket = this.socket;
     socket.on('connect', () => {
       this.attempts = 0;
-      this.setState('connected', 'connected');
+      this.endReason = undefined;
+      const refreshed = this.tokenRefreshed;
+      this.tokenRefreshed = false;
+      this.setState('connected', refreshed ? 'token_refreshed' : 'connected');
       for (const subscription of this.streams.values()) subscription.connected();
       this.outbox.flush();
     });
@@ -257,7 +276,7 @@ export class CcsClient extends Emitter<ClientEvents, ClientEvents> {
       // A session_ended before it already said why.
       if (this.connectionState !== 'disconnected') this.setState('disconnected', 'network');
       // The server ended it: socket.io does not reconnect by itself then.
-      if (reason === 'io server disconnect') this.retry();
+      if (reason === 'io server disconnect') this.retry(0, this.endReason ?? 'network');
     });
     socket.on('connect_error', (error: Error & { data?: WireError }) => {
       if (this.connectionState === 'closed') return;
@@ -271,7 +290,7 @@ export class CcsClient extends Emitter<ClientEvents, ClientEvents> {
         }
         this.tokenRefused();
       }
-      this.retry(wire.retryAfterMs);
+      this.retry(wire.retryAfterMs ?? 0, 'refused');
     });
     socket.on(EVENTS.changes, (frame: ChangesFrame) => {
       const first = frame[0];
@@ -291,19 +310,23 @@ export class CcsClient extends Emitter<ClientEvents, ClientEvents> {
         return;
       }
       if (reason === 'token_expired') this.tokenRefused();
+      this.endReason = reason;
       this.setState('disconnected', reason);
     });
   }
 
-  /** Connects again after the backoff (or `atLeastMs`), for refusals socket.io does not retry. */
-  private retry(atLeastMs = 0): void {
+  /**
+   * Connects again after the backoff (or `atLeastMs`), for refusals and session ends socket.io
+   * does not retry; the `connecting` state carries `reason`, what it recovers from.
+   */
+  private retry(atLeastMs: number, reason: ConnectionReason): void {
     clearTimeout(this.retryTimer);
     const initial = this.options.reconnect?.initialDelayMs ?? 500;
     const max = this.options.reconnect?.maxDelayMs ?? 10_000;
     const jitter = this.options.reconnect?.jitter ?? 0.5;
     const base = Math.min(max, initial * 2 ** this.attempts++);
     const delay = Math.max(atLeastMs, base * (1 - jitter + Math.random() * 2 * jitter));
-    this.setState('connecting', this.connectionState === 'connecting' ? 'network' : 'refused');
+    this.setState('connecting', reason);
     this.retryTimer = setTimeout(() => {
       if (this.connectionState !== 'closed') this.socket.connect();
     }, delay);
@@ -322,10 +345,26 @@ export class CcsClient extends Emitter<ClientEvents, ClientEvents> {
     this.emit('state', { state, reason, ...(error && { error }) });
   }
 
-  /** The token to present: the given one, or `getToken`'s, fetched once until refused. */
-  private async currentToken(): Promise<string> {
-    if (this.token === undefined) this.token = await this.options.getToken!();
-    return this.token;
+  /**
+   * The token to present: the given one, or `getToken`'s, fetched once until refused (callers
+   * that ask while it is being fetched share that one call).
+   */
+  private currentToken(): Promise<string> {
+    if (this.token !== undefined) return Promise.resolve(this.token);
+    this.tokenRequest ??= this.options.getToken!().then(
+      (token) => {
+        this.tokenRequest = undefined;
+        this.token = token;
+        if (this.hadToken) this.tokenRefreshed = true;
+        this.hadToken = true;
+        return token;
+      },
+      (error: unknown) => {
+        this.tokenRequest = undefined;
+        throw error;
+      },
+    );
+    return this.tokenRequest;
   }
 
   /** The server refused or ended the token: the next request fetches a fresh one. */

@@ -36,9 +36,15 @@ export interface OutboxDeps {
  */
 export class Outbox {
   private readonly queue: OutboxItem[] = [];
+  /** Who waits for the answer to each write of this run, by item id. */
   private readonly settle = new Map<
     string,
-    { resolve: (result: object) => void; reject: (error: ClientError) => void }
+    {
+      readonly event: WriteEventName;
+      readonly answer: Promise<object>;
+      readonly resolve: (result: object) => void;
+      readonly reject: (error: ClientError) => void;
+    }
   >();
   private readonly loading: Promise<void>;
   private flushing = false;
@@ -60,23 +66,49 @@ export class Outbox {
     if (this.closed) throw new ClientError('closed', 'the client is closed');
     await this.loading;
     const clientId = (payload as { clientId?: unknown }).clientId;
+    if (typeof clientId === 'string') {
+      // The same write again (the app retried it, or an earlier run left it in storage): it is
+      // sent once, and every caller gets its one answer, as the server would give for a retry.
+      const waiting = this.settle.get(clientId);
+      if (waiting?.event === event) return waiting.answer as Promise<WritePayloads[E][1]>;
+      const kept = this.queue.find((queued) => queued.id === clientId);
+      if (!waiting && kept?.event === event) {
+        const answer = this.expect(clientId, event);
+        this.flush();
+        return answer as Promise<WritePayloads[E][1]>;
+      }
+    }
+    // The client id names the write unless another kind of write already took it.
+    const free =
+      typeof clientId === 'string' &&
+      !this.settle.has(clientId) &&
+      !this.queue.some((queued) => queued.id === clientId);
     const item: OutboxItem = {
-      id:
-        typeof clientId === 'string'
-          ? clientId
-          : `${Date.now()}-${++this.sequence}-${Math.random().toString(36).slice(2)}`,
+      id: free
+        ? clientId
+        : `${Date.now()}-${++this.sequence}-${Math.random().toString(36).slice(2)}`,
       event,
       payload,
       // Strictly increasing, so the order survives a reload even within one millisecond.
       queuedAt: Math.max(Date.now(), (this.queue.at(-1)?.queuedAt ?? 0) + 1),
     };
-    const answer = new Promise<object>((resolve, reject) =>
-      this.settle.set(item.id, { resolve, reject }),
-    );
+    const answer = this.expect(item.id, event);
     await this.deps.storage.put(item);
     this.queue.push(item);
     this.flush();
     return answer as Promise<WritePayloads[E][1]>;
+  }
+
+  /** The answer to the write `id`, once the server gives it. */
+  private expect(id: string, event: WriteEventName): Promise<object> {
+    let resolve!: (result: object) => void;
+    let reject!: (error: ClientError) => void;
+    const answer = new Promise<object>((done, fail) => {
+      resolve = done;
+      reject = fail;
+    });
+    this.settle.set(id, { event, answer, resolve, reject });
+    return answer;
   }
 
   async pending(): Promise<number> {

@@ -80,6 +80,8 @@ export class StreamSubscription extends Emitter<
   private resolveReady!: (value: { head: number }) => void;
   private rejectReady!: (error: ClientError) => void;
   private readonly buffered: ChangeEvent[] = [];
+  /** An iterator was taken: changes wait for it even while `change` listeners exist. */
+  private iterated = false;
   private readonly waiting: ((result: IteratorResult<ChangeEvent>) => void)[] = [];
 
   constructor(
@@ -120,6 +122,7 @@ export class StreamSubscription extends Emitter<
   }
 
   [Symbol.asyncIterator](): AsyncIterator<ChangeEvent> {
+    this.iterated = true;
     return {
       next: () => {
         const change = this.buffered.shift();
@@ -209,7 +212,8 @@ export class StreamSubscription extends Emitter<
   private deliver(change: ChangeEvent): void {
     const waiter = this.waiting.shift();
     if (waiter) waiter({ value: change, done: false });
-    else if (this.listeners('change').length === 0) this.buffered.push(change);
+    // Kept for the iterator while its loop body runs, or until someone listens or iterates.
+    else if (this.iterated || this.listeners('change').length === 0) this.buffered.push(change);
     this.emit('change', change);
   }
 
