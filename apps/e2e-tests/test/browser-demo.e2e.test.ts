@@ -1,21 +1,17 @@
 import { spawnSync } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { ConversationSnapshot } from '@ccs/protocol';
-import {
-  createTestDatabase,
-  startServerProcess,
-  type ServerProcess,
-  type TestDatabase,
-} from '@ccs/test-env';
+import type { ServerProcess } from '@ccs/test-env';
 import puppeteer, {
   type Browser,
   type BrowserContext,
   type EvaluateFunc,
   type Page,
 } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mintDevToken, startOwnServer, type OwnServer } from './own-server.js';
 
 // The demo page at /demo, in real headless Chromium (Debian's `chromium`, which
 // tools/bootstrap.mjs installs for the tests), against a real sync-server process.
@@ -42,24 +38,14 @@ const reportsDir = resolve(import.meta.dirname, '../../../reports');
 /** Every wait of this file is bounded by this. */
 const WAIT_MS = 15_000;
 
-let database: TestDatabase;
+let own: OwnServer;
 let server: ServerProcess;
 let browser: Browser | undefined;
 
 beforeAll(async () => {
   if (!chromium) return;
-  const env = inject('ccsTestEnv');
-  database = await createTestDatabase(env, { label: 'browser', maxConnections: 2 });
-  server = await startServerProcess({
-    entry: resolve(import.meta.dirname, '../../sync-server/dist/main.js'),
-    env: {
-      DATABASE_URL: database.url,
-      REDIS_URL: env.redisUrl,
-      CCS_REDIS_PREFIX: `e2e-browser-${randomBytes(4).toString('hex')}`,
-      CCS_JWT_SECRET: randomBytes(24).toString('hex'),
-      CCS_RETENTION_HOURS: '0',
-    },
-  });
+  own = await startOwnServer('browser');
+  ({ server } = own);
   browser = await puppeteer.launch({
     executablePath: chromium,
     headless: true,
@@ -70,20 +56,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await server?.stop();
-  await database?.drop();
+  await own?.close();
 });
 
 /** A device token from `POST /v1/dev/tokens`, for a new device of `userId`. */
-async function mintToken(userId: string): Promise<{ token: string; deviceId: string }> {
-  const response = await fetch(`${server.url}/v1/dev/tokens`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ user: userId, device: randomUUID(), create: true }),
-  });
-  const body = (await response.json()) as { token: string; deviceId: string };
-  expect(response.status, JSON.stringify(body)).toBe(200);
-  return body;
+function mintToken(userId: string): Promise<{ token: string; deviceId: string }> {
+  return mintDevToken(server.url, { userId });
 }
 
 /** A REST call as a device (JSON in, JSON out); fails the test on an error answer. */

@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { ClientError, createClient, type CcsClient, type ClientOptions } from '@ccs/client';
 import { FileOutboxStorage } from '@ccs/client/node';
 import { seedConversationScenario, type ConversationScenario } from '@ccs/fixtures';
@@ -14,13 +13,9 @@ import {
   type WorkspaceSnapshot,
 } from '@ccs/protocol';
 import { TestClient } from '@ccs/test-clients';
-import {
-  createTestDatabase,
-  startServerProcess,
-  type ServerProcess,
-  type TestDatabase,
-} from '@ccs/test-env';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startServerProcess, type ServerProcess, type TestDatabase } from '@ccs/test-env';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { mintDevToken, startOwnServer, SYNC_SERVER_ENTRY, type OwnServer } from './own-server.js';
 import {
   deferred,
   PollingProxy,
@@ -34,28 +29,18 @@ import { NetworkLink } from './product-workflow-helpers.js';
 
 // Server processes of this file's own (not the suite's shared one, whose counters other files
 // assert); a second node is started where a node is killed.
-const entry = resolve(import.meta.dirname, '../../sync-server/dist/main.js');
-const jwtSecret = randomBytes(24).toString('hex');
+let ownServer: OwnServer;
 let database: TestDatabase;
-let serverEnv: Record<string, string>;
 let server: ServerProcess;
+let jwtSecret: string;
 
 beforeAll(async () => {
-  const env = inject('ccsTestEnv');
-  database = await createTestDatabase(env, { label: 'client-sdk', maxConnections: 2 });
-  serverEnv = {
-    DATABASE_URL: database.url,
-    REDIS_URL: env.redisUrl,
-    CCS_REDIS_PREFIX: `e2e-sdk-${randomBytes(4).toString('hex')}`,
-    CCS_JWT_SECRET: jwtSecret,
-    CCS_RETENTION_HOURS: '0',
-  };
-  server = await startServerProcess({ entry, env: serverEnv });
+  ownServer = await startOwnServer('sdk');
+  ({ database, server, jwtSecret } = ownServer);
 });
 
 afterAll(async () => {
-  await server?.stop();
-  await database?.drop();
+  await ownServer?.close();
 });
 
 /** What a test opened, closed after it (last opened, first closed) whatever happened. */
@@ -136,14 +121,8 @@ async function devToken(
   device: { readonly userId: string; readonly id: string },
   expiresIn: string,
 ): Promise<string> {
-  const response = await fetch(`${server.url}/v1/dev/tokens`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ user: device.userId, device: device.id, expiresIn }),
-  });
-  const body = (await response.json()) as { token: string };
-  expect(response.status, JSON.stringify(body)).toBe(200);
-  return body.token;
+  return (await mintDevToken(server.url, { userId: device.userId, deviceId: device.id, expiresIn }))
+    .token;
 }
 
 describe('@ccs/client against real server processes', () => {
@@ -310,7 +289,7 @@ describe('@ccs/client against real server processes', () => {
     const { aliceLaptop, bobPhone } = devices(scenario);
     const conversationId = scenario.conversation.id;
     // Node A, which dies, and the file's server as node B; one address in front of them.
-    const nodeA = await startServerProcess({ entry, env: serverEnv });
+    const nodeA = await startServerProcess({ entry: SYNC_SERVER_ENTRY, env: ownServer.env });
     cleanups.push(() => nodeA.stop());
     const balancer = await networkLink(nodeA.url);
     const laptop = sdkClient({ url: balancer.url, token: aliceLaptop.token });

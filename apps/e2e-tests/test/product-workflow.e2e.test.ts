@@ -1,5 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   isChangeOf,
   type Ack,
@@ -13,13 +12,8 @@ import {
   type WorkspaceSnapshot,
 } from '@ccs/protocol';
 import { TestClient } from '@ccs/test-clients';
-import {
-  createTestDatabase,
-  startServerProcess,
-  type ServerProcess,
-  type TestDatabase,
-} from '@ccs/test-env';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type ServerProcess, type TestDatabase } from '@ccs/test-env';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   byId,
   DeviceState,
@@ -29,29 +23,20 @@ import {
   type FileView,
   type MessageView,
 } from './product-workflow-helpers.js';
+import { mintDevToken, startOwnServer, type OwnServer } from './own-server.js';
 
 // A server process of its own (not the suite's shared one): other files assert its counters.
+let own: OwnServer;
 let database: TestDatabase;
 let server: ServerProcess;
 
 beforeAll(async () => {
-  const env = inject('ccsTestEnv');
-  database = await createTestDatabase(env, { label: 'product', maxConnections: 2 });
-  server = await startServerProcess({
-    entry: resolve(import.meta.dirname, '../../sync-server/dist/main.js'),
-    env: {
-      DATABASE_URL: database.url,
-      REDIS_URL: env.redisUrl,
-      CCS_REDIS_PREFIX: `e2e-product-${randomBytes(4).toString('hex')}`,
-      CCS_JWT_SECRET: randomBytes(24).toString('hex'),
-      CCS_RETENTION_HOURS: '0',
-    },
-  });
+  own = await startOwnServer('product');
+  ({ database, server } = own);
 });
 
 afterAll(async () => {
-  await server?.stop();
-  await database?.drop();
+  await own?.close();
 });
 
 /** One device of a user: its token, its socket, and where it reaches the server. */
@@ -66,13 +51,7 @@ interface Device {
 
 /** Signs a device in as a developer would: a token from `POST /v1/dev/tokens`, then a socket. */
 async function signIn(name: string, userId: string, url?: string): Promise<Device> {
-  const response = await fetch(`${server.url}/v1/dev/tokens`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ user: userId, device: randomUUID(), create: true }),
-  });
-  const body = (await response.json()) as { token: string };
-  expect(response.status, JSON.stringify(body)).toBe(200);
+  const body = await mintDevToken(server.url, { userId });
   const client = await TestClient.connect({ url: url ?? server.url, token: body.token, name });
   return { name, userId, token: body.token, url: url ?? server.url, client };
 }
