@@ -657,6 +657,90 @@ describe('@ccs/client against real server processes', () => {
     expect(chat.seqs()).toEqual([9]);
   });
 
+  it('subscribes again when a resubscribe is refused with rate_limited: every stream ends live', async () => {
+    // A node that serves 2 events of a socket per turn: a reconnect resubscribing 6 streams at
+    // once is refused for most of them, as a device with many streams is by the default 32.
+    const tight = await startOwnServer('sdk-tight', { CCS_EVENTS_PER_BATCH: '2' });
+    cleanups.push(() => tight.close());
+    const scenarios = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        seedConversationScenario(tight.database.db, { jwtSecret: tight.jwtSecret }),
+      ),
+    );
+    // One user in all six: its laptop follows them all.
+    const laptopToken = scenarios[0]!.users[0]!.devices[0]!.token;
+    const userId = scenarios[0]!.users[0]!.user.id;
+    for (const scenario of scenarios.slice(1)) {
+      await tight.database.pool.query(
+        'INSERT INTO conversation_members (conversation_id, user_id) VALUES ($1, $2)',
+        [scenario.conversation.id, userId],
+      );
+    }
+    const laptop = sdkClient({ url: tight.server.url, token: laptopToken });
+    const chats = scenarios.map((scenario) =>
+      recordSubscription(laptop.subscribe(scenario.stream)),
+    );
+    await Promise.all(chats.map((chat) => chat.subscription.ready));
+    for (const chat of chats) expect(chat.live.items.at(-1)?.outcome).toBe('started');
+    // A message in each stream reaches the laptop: none of them stayed silent.
+    for (const [index, scenario] of scenarios.entries()) {
+      const bob = await TestClient.connect({
+        url: tight.server.url,
+        token: scenario.users[1]!.devices[0]!.token,
+        name: `bob-${index}`,
+      });
+      cleanups.push(() => bob.close());
+      const sent = await send(bob, scenario.conversation.id, `m-${index}`, `hello ${index}`);
+      await chats[index]!.sees(sent.seq);
+    }
+  });
+
+  it('ends every subscription and pending write when the device is revoked', async () => {
+    const scenario = await seed();
+    const { aliceLaptop } = devices(scenario);
+    const laptop = sdkClient({ url: server.url, token: aliceLaptop.token });
+    const record = recordClient(laptop);
+    const chat = recordSubscription(laptop.subscribe(scenario.stream));
+    await chat.subscription.ready;
+    const iteration = (async () => {
+      const seen: number[] = [];
+      for await (const change of chat.subscription) seen.push(change.seq);
+      return seen;
+    })();
+    await database.pool.query('UPDATE devices SET revoked_at = now() WHERE id = $1', [
+      aliceLaptop.id,
+    ]);
+    await waitUntil(() => laptop.state === 'closed', 'the client closes');
+    expect(record.states.items.at(-1)).toMatchObject({ state: 'closed', reason: 'device_revoked' });
+    expect(chat.ended.items).toHaveLength(1);
+    expect(await iteration).toEqual([]);
+    await expect(laptop.connected()).rejects.toMatchObject({ code: 'closed' });
+    await expect(
+      laptop.write('message:send', {
+        conversationId: scenario.conversation.id,
+        clientId: 'after-revocation',
+        body: 'never sent',
+      }),
+    ).rejects.toMatchObject({ code: 'closed' });
+  });
+
+  it('rejects a write made just before close instead of leaving it unanswered', async () => {
+    const scenario = await seed();
+    const { aliceLaptop } = devices(scenario);
+    const laptop = createClient({ url: server.url, token: aliceLaptop.token });
+    const write = settle(
+      laptop.write('message:send', {
+        conversationId: scenario.conversation.id,
+        clientId: 'raced-close',
+        body: 'x',
+      }),
+    );
+    laptop.close();
+    const outcome = await write;
+    expect(outcome.ok).toBe(false);
+    expect(outcome.ok ? undefined : outcome.error).toMatchObject({ code: 'closed' });
+  });
+
   it('iterates a stream, shows presence and typing, and reads and writes over REST', async () => {
     const scenario = await seed();
     const { aliceLaptop, alicePhone, bobPhone } = devices(scenario);

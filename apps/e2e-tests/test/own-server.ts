@@ -25,8 +25,14 @@ export interface OwnServer {
   close(): Promise<void>;
 }
 
-/** Starts an {@link OwnServer}; call from `beforeAll`, and `close()` in `afterAll`. */
-export async function startOwnServer(label: string): Promise<OwnServer> {
+/**
+ * Starts an {@link OwnServer}; call from `beforeAll`, and `close()` in `afterAll`. `settings`
+ * adds to or overrides its environment (limits, …).
+ */
+export async function startOwnServer(
+  label: string,
+  settings: Readonly<Record<string, string>> = {},
+): Promise<OwnServer> {
   const testEnv = inject('ccsTestEnv');
   const database = await createTestDatabase(testEnv, { label, maxConnections: 2 });
   const jwtSecret = randomBytes(24).toString('hex');
@@ -36,6 +42,7 @@ export async function startOwnServer(label: string): Promise<OwnServer> {
     CCS_REDIS_PREFIX: `e2e-${label}-${randomBytes(4).toString('hex')}`,
     CCS_JWT_SECRET: jwtSecret,
     CCS_RETENTION_HOURS: '0',
+    ...settings,
   };
   const server = await startServerProcess({ entry: SYNC_SERVER_ENTRY, env }).catch(
     async (error: unknown) => {

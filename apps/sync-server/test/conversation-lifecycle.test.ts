@@ -361,6 +361,48 @@ describe('conversation lifecycle', () => {
     expect(bobPhone.lastSeq(stream)).toBe(removed.seq);
   });
 
+  test('a send retried after its user lost access answers the send that committed; a new send is forbidden', async ({
+    server,
+    clients,
+    database,
+  }) => {
+    const [alice, bob] = await signedUsers(database.db, [1, 1]);
+    const phone = await clients.connect(bob!.devices[0]!.token, { name: 'bob-phone' });
+    const created = okOf<CreateResult>(
+      await restWrite(server.url, alice!.devices[0]!.token, 'conversation:create', {
+        clientId: 'c',
+        memberIds: [bob!.user.id],
+      }).then(asAck),
+      'create',
+    );
+    const send = { conversationId: created.id, clientId: 'sent-once', body: 'hi' };
+    const first = okOf<MessageSendResult>(
+      await socketWrite(phone, 'message:send', send),
+      'first send',
+    );
+    // Bob is removed after his send committed, before its ack reached him: he sends it again.
+    okOf(
+      await restWrite(server.url, alice!.devices[0]!.token, 'conversation:remove_member', {
+        conversationId: created.id,
+        userId: bob!.user.id,
+      }).then(asAck),
+      'remove',
+    );
+    for (const retry of [
+      await socketWrite(phone, 'message:send', send),
+      asAck(await restWrite(server.url, bob!.devices[0]!.token, 'message:send', send)),
+    ]) {
+      expect(retry).toEqual({ ok: true, id: first.id, stream: first.stream, seq: first.seq });
+    }
+    const refused = await socketWrite(phone, 'message:send', { ...send, clientId: 'new' });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(
+      await count(database, 'SELECT count(*) FROM messages WHERE conversation_id = $1', [
+        created.id,
+      ]),
+    ).toBe(1);
+  });
+
   test('history over REST pages through every message newest first by seq, and keeps the seqs once retention removed their changes', async ({
     startServer,
     database,

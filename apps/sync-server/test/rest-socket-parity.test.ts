@@ -795,6 +795,62 @@ describe('limits cannot be bypassed through REST', () => {
     ).toMatchObject({ ok: true });
   });
 
+  test('REST writes of one device past CCS_SENDS_IN_FLIGHT_PER_SOCKET at once are 429, as on a socket', async ({
+    startServer,
+    database,
+  }) => {
+    const { server, alice, conversationId } = await pair(startServer, database, {
+      ...UNLIMITED,
+      CCS_SENDS_IN_FLIGHT_PER_SOCKET: '1',
+    });
+    const token = alice.devices[0]!.token;
+    // Hold the conversation's head row: the first write waits on it, in flight.
+    const holder = await database.pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM stream_heads WHERE stream = $1 FOR UPDATE', [
+        `conversation:${conversationId}`,
+      ]);
+      const first = restWrite(server.url, token, 'message:send', {
+        conversationId,
+        clientId: 'held',
+        body: 'waits for the head row',
+      });
+      await expect
+        .poll(async () => {
+          const { rows } = await database.pool.query<{ waiting: number }>(
+            `SELECT count(*)::int AS waiting FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+          );
+          return rows[0]!.waiting;
+        })
+        .toBeGreaterThan(0);
+      const second = expectRateLimited(
+        await restWrite(server.url, token, 'message:send', {
+          conversationId,
+          clientId: 'refused',
+          body: 'one write of this device is already in flight',
+        }),
+      );
+      expect(second.message).toContain('await their answer');
+      await holder.query('COMMIT');
+      expect((await first).status).toBe(200);
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      holder.release();
+    }
+    // Once answered, the device writes again.
+    expect(
+      (
+        await restWrite(server.url, token, 'message:send', {
+          conversationId,
+          clientId: 'after',
+          body: 'after',
+        })
+      ).status,
+    ).toBe(200);
+  });
+
   test('content over CCS_MAX_FILE_BYTES is 413 invalid_payload and nothing is stored', async ({
     startServer,
     database,

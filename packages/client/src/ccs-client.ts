@@ -236,16 +236,15 @@ export class CcsClient extends Emitter<ClientEvents, ClientEvents> {
 
   /** Disconnects for good; pending writes stay in storage for the next client. */
   close(): void {
-    clearTimeout(this.retryTimer);
-    for (const subscription of [...this.streams.values()]) void subscription.close();
-    this.outbox.close();
-    this.socket.disconnect();
-    this.setState('closed', 'closed_by_app');
+    this.closeWith('closed_by_app');
   }
 
   /** Resolves once connected (rejects once closed). */
   connected(): Promise<void> {
     if (this.connectionState === 'connected') return Promise.resolve();
+    if (this.connectionState === 'closed') {
+      return Promise.reject(new ClientError('closed', 'the client is closed'));
+    }
     return new Promise((resolve, reject) => {
       const onState: ClientEvents['state'] = ({ state, reason }) => {
         if (state === 'connected') {
@@ -332,11 +331,18 @@ export class CcsClient extends Emitter<ClientEvents, ClientEvents> {
     }, delay);
   }
 
+  /**
+   * Ends the client for good: its subscriptions end (their `ready` and iterators settle), its
+   * unacknowledged writes reject with `closed` and stay in storage. The state is `closed` first,
+   * so the socket's own disconnect says nothing more.
+   */
   private closeWith(reason: ConnectionReason): void {
+    if (this.connectionState === 'closed') return;
     clearTimeout(this.retryTimer);
-    this.socket.disconnect();
-    this.outbox.close();
     this.setState('closed', reason);
+    for (const subscription of [...this.streams.values()]) void subscription.close();
+    this.outbox.close();
+    this.socket.disconnect();
   }
 
   private setState(state: ConnectionState, reason: ConnectionReason, error?: WireError): void {
@@ -351,7 +357,11 @@ export class CcsClient extends Emitter<ClientEvents, ClientEvents> {
    */
   private currentToken(): Promise<string> {
     if (this.token !== undefined) return Promise.resolve(this.token);
-    this.tokenRequest ??= this.options.getToken!().then(
+    this.tokenRequest ??= withTimeout(
+      this.options.getToken!(),
+      this.options.ackTimeoutMs ?? 10_000,
+      'getToken did not answer',
+    ).then(
       (token) => {
         this.tokenRequest = undefined;
         this.token = token;
@@ -398,6 +408,15 @@ export class CcsClient extends Emitter<ClientEvents, ClientEvents> {
 type AckOf<E extends keyof ClientToServerEvents> = Parameters<
   Parameters<ClientToServerEvents[E]>[1]
 >[0];
+
+/** `promise`, or a rejection once `ms` passed without it settling. */
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ClientError('unauthorized', `${message} in ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
 
 /** Creates a client and starts connecting. */
 export function createClient(options: ClientOptions): CcsClient {

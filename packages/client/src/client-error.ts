@@ -1,7 +1,7 @@
 import type { ErrorCode, FileVersion, WireError } from '@ccs/protocol';
 
 /** Codes of {@link ClientError}: the server's wire codes, and the SDK's own. */
-export type ClientErrorCode = ErrorCode | 'closed' | 'offline' | 'http_error';
+export type ClientErrorCode = ErrorCode | 'closed' | 'offline' | 'http_error' | 'storage';
 
 /**
  * Why a write, a read or the connection failed: a stable `code` to branch on (the server's

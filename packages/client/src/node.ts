@@ -39,12 +39,15 @@ export class FileOutboxStorage implements OutboxStorage {
 
   /** Writes one after the other, each the state at its turn. */
   private save(): Promise<void> {
-    this.writing = this.writing.then(async () => {
-      const temporary = `${this.path}.${process.pid}.tmp`;
-      await mkdir(dirname(this.path), { recursive: true });
-      await writeFile(temporary, JSON.stringify([...this.items!.values()]));
-      await rename(temporary, this.path);
-    });
+    // After the previous save, failed or not: one failed write must not fail every later one.
+    this.writing = this.writing
+      .catch(() => undefined)
+      .then(async () => {
+        const temporary = `${this.path}.${process.pid}.tmp`;
+        await mkdir(dirname(this.path), { recursive: true });
+        await writeFile(temporary, JSON.stringify([...this.items!.values()]));
+        await rename(temporary, this.path);
+      });
     return this.writing;
   }
 }

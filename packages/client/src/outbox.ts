@@ -9,6 +9,12 @@ export interface OutboxEvents {
   written: (event: { readonly item: OutboxItem; readonly result: object }) => void;
   /** The server refused a write for good (it is dropped; the ones behind it go on). */
   rejected: (event: { readonly item: OutboxItem; readonly error: ClientError }) => void;
+  /**
+   * The outbox's storage failed: `load` (writes of an earlier run could not be read; they stay
+   * where they are), `remove` (an acknowledged write stays stored; a later run sends it again,
+   * harmless for writes with a client id).
+   */
+  storage_error: (event: { readonly operation: 'load' | 'remove'; readonly error: Error }) => void;
 }
 
 /** Codes after which sending the same write again cannot succeed. */
@@ -51,12 +57,19 @@ export class Outbox {
   private closed = false;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private sequence = 0;
+  /** The last `queuedAt` given: strictly increasing, even for writes made at once. */
+  private lastQueuedAt = 0;
 
   constructor(private readonly deps: OutboxDeps) {
-    // Writes kept by an earlier run go first, in the order they were written.
-    this.loading = deps.storage.load().then((items) => {
-      this.queue.unshift(...items.sort((a, b) => a.queuedAt - b.queuedAt));
-    });
+    // Writes kept by an earlier run go first, in the order they were written. Storage that
+    // cannot be read is reported, and the outbox starts without them (they stay where they are).
+    this.loading = deps.storage.load().then(
+      (items) => {
+        this.queue.unshift(...items.sort((a, b) => a.queuedAt - b.queuedAt));
+        this.lastQueuedAt = Math.max(this.lastQueuedAt, ...items.map((item) => item.queuedAt));
+      },
+      (error: unknown) => this.storageFailed('load', error),
+    );
   }
 
   async write<E extends WriteEventName>(
@@ -65,6 +78,7 @@ export class Outbox {
   ): Promise<WritePayloads[E][1]> {
     if (this.closed) throw new ClientError('closed', 'the client is closed');
     await this.loading;
+    if (this.closed) throw new ClientError('closed', 'the client is closed');
     const clientId = (payload as { clientId?: unknown }).clientId;
     if (typeof clientId === 'string') {
       // The same write again (the app retried it, or an earlier run left it in storage): it is
@@ -83,17 +97,32 @@ export class Outbox {
       typeof clientId === 'string' &&
       !this.settle.has(clientId) &&
       !this.queue.some((queued) => queued.id === clientId);
+    // Strictly increasing, so the order survives a reload even within one millisecond.
+    this.lastQueuedAt = Math.max(Date.now(), this.lastQueuedAt + 1);
     const item: OutboxItem = {
       id: free
         ? clientId
         : `${Date.now()}-${++this.sequence}-${Math.random().toString(36).slice(2)}`,
       event,
       payload,
-      // Strictly increasing, so the order survives a reload even within one millisecond.
-      queuedAt: Math.max(Date.now(), (this.queue.at(-1)?.queuedAt ?? 0) + 1),
+      queuedAt: this.lastQueuedAt,
     };
+    // Answerable at once, so a second write of the same client id meanwhile shares this one;
+    // sent only once stored, so an ack never comes before the item is kept.
     const answer = this.expect(item.id, event);
-    await this.deps.storage.put(item);
+    try {
+      await this.deps.storage.put(item);
+    } catch (error) {
+      this.settle.delete(item.id);
+      throw new ClientError('storage', `the outbox could not keep this write: ${String(error)}`, {
+        cause: error,
+      });
+    }
+    if (this.closed) {
+      // Closed while it was being stored: it stays in storage for the next client.
+      this.settle.delete(item.id);
+      throw new ClientError('closed', 'the client closed; the write stays in storage');
+    }
     this.queue.push(item);
     this.flush();
     return answer as Promise<WritePayloads[E][1]>;
@@ -120,9 +149,15 @@ export class Outbox {
   flush(): void {
     if (this.flushing || this.closed) return;
     this.flushing = true;
-    void this.drain().finally(() => {
-      this.flushing = false;
-    });
+    void this.drain()
+      .catch((error: unknown) => {
+        // Storage failed to drop an acknowledged write: try again later.
+        this.storageFailed('remove', error);
+        this.later(1000);
+      })
+      .finally(() => {
+        this.flushing = false;
+      });
   }
 
   close(): void {
@@ -160,10 +195,15 @@ export class Outbox {
         this.later(1000);
         return;
       }
+      // Answered: out of the queue and its waiter taken before storage is touched, so a write
+      // of the same client id meanwhile is a new one (and its own item in storage).
       this.queue.shift();
-      await this.deps.storage.remove(item.id);
       const waiter = this.settle.get(item.id);
       this.settle.delete(item.id);
+      await this.deps.storage.remove(item.id).catch((error: unknown) => {
+        // Kept in storage: a later run sends it again, which its client id makes harmless.
+        this.storageFailed('remove', error);
+      });
       if (ack.ok) {
         const result: Record<string, unknown> = { ...ack };
         delete result['ok'];
@@ -175,6 +215,13 @@ export class Outbox {
         this.deps.events.emit('rejected', { item, error });
       }
     }
+  }
+
+  private storageFailed(operation: 'load' | 'remove', error: unknown): void {
+    this.deps.events.emit('storage_error', {
+      operation,
+      error: error instanceof Error ? error : new Error(String(error)),
+    });
   }
 
   private later(ms: number): void {

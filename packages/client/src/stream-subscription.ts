@@ -10,6 +10,10 @@ import type {
 } from '@ccs/protocol';
 import { ClientError } from './client-error.js';
 
+/** Backoff of a subscribe or repair step that failed while connected. */
+const RETRY_INITIAL_MS = 250;
+const RETRY_MAX_MS = 5000;
+
 /** How a subscription became live (again). */
 export type ResumeOutcome =
   /** First subscribe, from `since` or from now. */
@@ -61,7 +65,8 @@ export interface StreamLink {
  * remembers the last seq it handed out; after a reconnect it subscribes from there, a change
  * that arrives twice is dropped, one that arrives after a gap is dropped and the gap replayed,
  * and a `resync_required` is answered with a snapshot. Listen with `on('change')`, or iterate:
- * `for await (const change of subscription)`.
+ * `for await (const change of subscription)` — before awaiting `ready`: a replay (changes after
+ * `since`) arrives before the subscription is live, and a change no one listens for is not kept.
  */
 export class StreamSubscription extends Emitter<
   StreamSubscriptionEvents,
@@ -77,6 +82,9 @@ export class StreamSubscription extends Emitter<
   /** Subscribes and resyncs of this stream, one after the other. */
   private chain: Promise<void> = Promise.resolve();
   private repairing = false;
+  /** A `resync_required` arrived and its snapshot is not applied yet. */
+  private resyncPending = false;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private resolveReady!: (value: { head: number }) => void;
   private rejectReady!: (error: ClientError) => void;
   private readonly buffered: ChangeEvent[] = [];
@@ -140,6 +148,7 @@ export class StreamSubscription extends Emitter<
   /** @internal The socket (re)connected: subscribe from the last seq. */
   connected(): void {
     this.repairing = false;
+    clearTimeout(this.retryTimer);
     this.enqueue(() => this.subscribe(this.started ? 'resumed' : 'started'));
   }
 
@@ -169,8 +178,11 @@ export class StreamSubscription extends Emitter<
   /** @internal The server cannot resume the stream: start again from a snapshot. */
   resyncRequired(event: ResyncRequiredEvent): void {
     if (this.closed) return;
+    this.resyncPending = true;
     this.enqueue(async () => {
       const snapshot = await this.link.snapshot(this.stream);
+      if (this.closed) return;
+      this.resyncPending = false;
       this.seq = snapshot.seq;
       this.emit('resync', { reason: event.reason, snapshot });
       await this.link.unsubscribe(this.stream).catch(() => undefined);
@@ -189,12 +201,18 @@ export class StreamSubscription extends Emitter<
     const ack = await this.link.subscribe(this.stream, since);
     if (this.closed) return;
     if (!ack.ok) {
-      // A resync_required came with this refusal: its handler subscribes again.
-      if (ack.error.code === 'conflict') return;
+      if (ack.error.code === 'conflict') {
+        // A resync_required came just before this refusal: its handler subscribes again.
+        if (this.resyncPending) return;
+        // Already subscribed (an earlier subscribe whose ack was lost): start it over.
+        await this.link.unsubscribe(this.stream);
+        throw ClientError.fromWire(ack.error);
+      }
       if (ack.error.code === 'forbidden' || ack.error.code === 'not_found') {
         this.end('forbidden', ack.error.message);
         return;
       }
+      // rate_limited (a reconnect resubscribing many streams at once), internal: again later.
       throw ClientError.fromWire(ack.error);
     }
     this.repairing = false;
@@ -204,22 +222,41 @@ export class StreamSubscription extends Emitter<
     this.resolveReady({ head: ack.head });
   }
 
-  /** Runs `step` after the ones before; a failure (a dropped connection) waits for the next connect. */
-  private enqueue(step: () => Promise<void>): void {
-    this.chain = this.chain.then(step).catch(() => undefined);
+  /**
+   * Runs `step` after the ones before. A step that fails while connected runs again after
+   * `retryAfterMs` or a backoff (so a refused or timed-out subscribe never leaves the stream
+   * silent); one that fails because the connection dropped waits for the next connect, which
+   * subscribes anew. Nothing runs once the subscription is closed.
+   */
+  private enqueue(step: () => Promise<void>, attempt = 0): void {
+    this.chain = this.chain.then(async () => {
+      if (this.closed) return;
+      try {
+        await step();
+      } catch (error) {
+        if (this.closed || !this.link.isConnected()) return;
+        const waitMs =
+          error instanceof ClientError && error.retryAfterMs !== undefined
+            ? error.retryAfterMs
+            : Math.min(RETRY_MAX_MS, RETRY_INITIAL_MS * 2 ** attempt);
+        clearTimeout(this.retryTimer);
+        this.retryTimer = setTimeout(() => this.enqueue(step, attempt + 1), waitMs);
+      }
+    });
   }
 
   private deliver(change: ChangeEvent): void {
     const waiter = this.waiting.shift();
     if (waiter) waiter({ value: change, done: false });
-    // Kept for the iterator while its loop body runs, or until someone listens or iterates.
-    else if (this.iterated || this.listeners('change').length === 0) this.buffered.push(change);
+    // Kept for an iterator while its loop body runs; listeners get it now, as from any emitter.
+    else if (this.iterated) this.buffered.push(change);
     this.emit('change', change);
   }
 
   private end(reason: 'closed' | 'forbidden' | UnsubscribeReason, message: string): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.retryTimer);
     this.link.forget(this);
     this.rejectReady(new ClientError(reason === 'closed' ? 'closed' : 'forbidden', message));
     for (const waiter of this.waiting.splice(0)) waiter({ value: undefined, done: true });

@@ -28,6 +28,7 @@ export {
 export { readStreamAccess, type StreamAccess } from './queries/access-queries.js';
 export {
   changeMessage,
+  findSentMessage,
   insertMessage,
   markRead,
   readHistory,

@@ -8,7 +8,7 @@ export interface GatewayLimits {
   readonly sendsPerSecond?: number;
   /** Sends a device may make at once after a pause (the bucket's size). @default 40 */
   readonly sendBurst?: number;
-  /** Sends of one socket waiting for their ack. @default 8 */
+  /** Writes of one socket waiting for their ack, and of one device over REST. @default 8 */
   readonly sendsInFlightPerSocket?: number;
   /**
    * Events of one socket handled per turn of the event loop (one long-polling request, or the

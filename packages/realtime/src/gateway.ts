@@ -197,6 +197,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     queue: sends,
     rates: sendRates,
     writesPerSecond: limits.sendsPerSecond,
+    inFlightPerDevice: limits.sendsInFlightPerSocket,
     // A write committed through this gateway: look for it now, here and on the other nodes.
     committed: () => {
       relay.wake();

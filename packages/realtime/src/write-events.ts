@@ -2,11 +2,9 @@ import { WRITE_EVENTS, type WriteEventName } from '@ccs/protocol';
 import type { GatewaySocket } from './gateway-socket.js';
 import { eventHandler, type EventHandler } from './inbound-events.js';
 import { rateLimited } from './send-limits.js';
-import type { WriteGate } from './write-gate.js';
+import { IN_FLIGHT_RETRY_AFTER_MS, type WriteGate } from './write-gate.js';
 import { WRITE_OPERATIONS } from './write-operations.js';
 
-/** What a socket refused for having too many writes in flight is told to wait. */
-const IN_FLIGHT_RETRY_AFTER_MS = 20;
 
 /**
  * The write events of one socket (`message:send`, `file:push`, …): refused before the payload

@@ -4,6 +4,9 @@ import { parsePayload } from './payload-validation.js';
 import { rateLimited, type SendQueue, type TokenBuckets } from './send-limits.js';
 import { WRITE_OPERATIONS } from './write-operations.js';
 
+/** What a socket or device over its in-flight cap of writes is told to wait. */
+export const IN_FLIGHT_RETRY_AFTER_MS = 20;
+
 /** What {@link WriteGate} needs. */
 export interface WriteGateDeps {
   readonly db: Database;
@@ -12,6 +15,8 @@ export interface WriteGateDeps {
   /** Writes per device. */
   readonly rates: TokenBuckets;
   readonly writesPerSecond: number;
+  /** Writes of one device over REST awaiting their answer (a socket has its own cap). */
+  readonly inFlightPerDevice: number;
   /** Called after every write that committed (wakes the relays, here and on other nodes). */
   readonly committed: () => void;
 }
@@ -22,6 +27,9 @@ export interface WriteGateDeps {
  * socket.io to HTTP or back: both spend the same tokens and the same queue.
  */
 export class WriteGate {
+  /** REST writes of each device under way. */
+  private readonly inFlight = new Map<string, number>();
+
   constructor(private readonly deps: WriteGateDeps) {}
 
   /** Spends one of the device's write tokens, or throws `rate_limited` with how long to wait. */
@@ -52,8 +60,10 @@ export class WriteGate {
    * rate and queue.
    */
   async throttled<T>(deviceId: string, work: () => Promise<T>): Promise<T> {
-    this.admit(deviceId);
-    return this.deps.queue.run(work);
+    return this.held(deviceId, () => {
+      this.admit(deviceId);
+      return this.deps.queue.run(work);
+    });
   }
 
   /** Admits, parses and runs a write as it came (REST): errors are thrown as on a socket. */
@@ -62,7 +72,31 @@ export class WriteGate {
     actor: Actor,
     payload: unknown,
   ): Promise<WritePayloads[E][1]> {
-    this.admit(actor.deviceId);
-    return this.run(event, actor, parsePayload(event, WRITE_OPERATIONS[event].schema, payload));
+    return this.held(actor.deviceId, () => {
+      this.admit(actor.deviceId);
+      return this.run(event, actor, parsePayload(event, WRITE_OPERATIONS[event].schema, payload));
+    });
+  }
+
+  /**
+   * Runs a device's REST write within its in-flight cap (as a socket's writes are): past it,
+   * `rate_limited` at once.
+   */
+  private async held<T>(deviceId: string, work: () => Promise<T>): Promise<T> {
+    const count = this.inFlight.get(deviceId) ?? 0;
+    if (count >= this.deps.inFlightPerDevice) {
+      throw rateLimited(
+        `${this.deps.inFlightPerDevice} writes of this device await their answer; wait for one`,
+        IN_FLIGHT_RETRY_AFTER_MS,
+      );
+    }
+    this.inFlight.set(deviceId, count + 1);
+    try {
+      return await work();
+    } finally {
+      const left = (this.inFlight.get(deviceId) ?? 1) - 1;
+      if (left === 0) this.inFlight.delete(deviceId);
+      else this.inFlight.set(deviceId, left);
+    }
   }
 }

@@ -2,6 +2,7 @@ import {
   changeMembership,
   changeMessage,
   createContainer,
+  findSentMessage,
   insertMessage,
   markRead,
   pushFileChange,
@@ -44,7 +45,14 @@ export const WRITE_OPERATIONS: { readonly [E in WriteEventName]: WriteOperation<
   'message:send': {
     schema: messageSendPayloadSchema,
     async run(db, actor, payload) {
-      await requireMember(db, 'conversation', payload.conversationId, actor.userId);
+      await requireMember(db, 'conversation', payload.conversationId, actor.userId).catch(
+        async (error: unknown) => {
+          // A retry of a send that committed before the device's user lost access answers
+          // that send, as any retry does; a new send is refused.
+          const sent = await findSentMessage(db, actor.deviceId, payload.clientId);
+          if (!sent || sent.message.conversationId !== payload.conversationId) throw error;
+        },
+      );
       const stored = await insertMessage(db, {
         ...payload,
         authorId: actor.userId,

@@ -107,8 +107,8 @@ export async function changeMembership(
   const { members, key } = CONTAINERS[kind];
   const { userId } = change;
   return inTransaction(db, async (tx) => {
-    // Adding: the actor's membership is share-locked, so its removal waits for this one.
-    await requireMember(tx, kind, id, actor.userId, change.member);
+    // The actor's membership is share-locked: its own removal waits for this change.
+    await requireMember(tx, kind, id, actor.userId, true);
     await tx.execute(
       change.member
         ? sql`INSERT INTO ${members} (${key}, user_id) VALUES (${id}::uuid, ${userId}::uuid)

@@ -53,10 +53,7 @@ export async function insertMessage(
       throw translateWriteError(error, input);
     });
   if (row) return { message: row, stream: messageStream(row), seq: row.seq, created: true };
-  const [existing] = await db
-    .select()
-    .from(messages)
-    .where(and(eq(messages.deviceId, input.deviceId), eq(messages.clientId, input.clientId)));
+  const existing = await findSentMessage(db, input.deviceId, input.clientId);
   if (!existing) {
     throw new DbError(
       'conflict',
@@ -64,7 +61,23 @@ export async function insertMessage(
       { deviceId: input.deviceId, clientId: input.clientId },
     );
   }
-  return { message: existing, stream: messageStream(existing), seq: existing.seq, created: false };
+  return existing;
+}
+
+/**
+ * The message a device already sent with this client id, if any, as stored (`created: false`):
+ * what a retry of that send answers.
+ */
+export async function findSentMessage(
+  db: Database,
+  deviceId: string,
+  clientId: string,
+): Promise<StoredMessage | undefined> {
+  const [message] = await db
+    .select()
+    .from(messages)
+    .where(and(eq(messages.deviceId, deviceId), eq(messages.clientId, clientId)));
+  return message && { message, stream: messageStream(message), seq: message.seq, created: false };
 }
 
 /** The stream of a message's conversation, named from the stored (canonical) id. */
