@@ -5,7 +5,6 @@ import { rateLimited } from './send-limits.js';
 import { IN_FLIGHT_RETRY_AFTER_MS, type WriteGate } from './write-gate.js';
 import { WRITE_OPERATIONS } from './write-operations.js';
 
-
 /**
  * The write events of one socket (`message:send`, `file:push`, …): refused before the payload
  * is parsed when the socket has `writesInFlight` writes awaiting their ack or the device is
