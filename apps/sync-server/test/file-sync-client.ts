@@ -1,7 +1,7 @@
 // A small HTTP helper for the file-sync and snapshot tests: a device's `/v1` requests over
-// loopback (fetch), with users and signed devices made by the fixtures.
+// loopback (through rest-client's `call`), with users and signed devices made by the fixtures.
 import { createHash } from 'node:crypto';
-import { request, type IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Database } from '@ccs/db';
 import { createDevice, createUser, signDevice } from '@ccs/fixtures';
 import type {
@@ -15,8 +15,8 @@ import type {
   WriteEventName,
   WritePayloads,
 } from '@ccs/protocol';
-import { WRITE_ROUTES } from '../src/http/rest-routes.js';
 import { TEST_JWT_SECRET } from '../src/testing.js';
+import { asAck, call, restWrite } from './rest-client.js';
 
 /** A signed-in device of a user. */
 export interface TestDevice {
@@ -58,70 +58,33 @@ export class DeviceHttp {
     readonly device: TestDevice,
   ) {}
 
-  /**
-   * One request on a connection of its own that closes with the answer (no keep-alive socket
-   * outlives the test); JSON answers are parsed, others are bytes.
-   */
-  request<T = unknown>(
+  /** One `/v1` request as this device ({@link call}); JSON answers are parsed, others are bytes. */
+  async request<T = unknown>(
     method: string,
     path: string,
     body?: unknown,
     contentType = 'application/json',
   ): Promise<HttpAnswer<T>> {
-    const headers: Record<string, string> = { authorization: `Bearer ${this.device.token}` };
-    let payload: Uint8Array | string | undefined;
-    if (body !== undefined) {
-      headers['content-type'] = contentType;
-      payload = body instanceof Uint8Array ? body : JSON.stringify(body);
-    }
-    return new Promise((resolve, reject) => {
-      const outgoing = request(
-        `${this.baseUrl}/v1${path}`,
-        { method, headers, agent: false },
-        (incoming) => {
-          const chunks: Buffer[] = [];
-          incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
-          incoming.on('error', reject);
-          incoming.on('end', () => {
-            const bytes = Buffer.concat(chunks);
-            const json = incoming.headers['content-type']?.startsWith('application/json');
-            resolve({
-              status: incoming.statusCode ?? 0,
-              headers: incoming.headers,
-              body: (json ? JSON.parse(bytes.toString('utf8')) : bytes) as T,
-            });
-          });
-        },
-      );
-      outgoing.on('error', reject);
-      outgoing.end(payload);
-    });
+    const options =
+      body === undefined
+        ? {}
+        : body instanceof Uint8Array || contentType !== 'application/json'
+          ? { bytes: body as Uint8Array | string, contentType }
+          : { json: body };
+    return (await call(this.baseUrl, method, `/v1${path}`, {
+      token: this.device.token,
+      ...options,
+    })) as HttpAnswer<T>;
   }
 
-  /**
-   * A write of the protocol as its REST route: the payload's fields named in the route's path go
-   * there, the rest is the JSON body. Answers as the socket's ack would.
-   */
+  /** A write of the protocol through its REST route, answered as the socket's ack would be. */
   async perform<E extends WriteEventName>(
     event: E,
     payload: WritePayloads[E][0],
   ): Promise<Ack<WritePayloads[E][1]>> {
-    const route = WRITE_ROUTES.find((candidate) => candidate.event === event)!;
-    const fields: Record<string, unknown> = { ...payload };
-    const inPath = new Set<string>();
-    const path = route.url.replace(/:(\w+)/g, (_, name: string) => {
-      inPath.add(name);
-      return String(fields[name]);
-    });
-    const body = Object.fromEntries(Object.entries(fields).filter(([name]) => !inPath.has(name)));
-    const answer = await this.request<WritePayloads[E][1] | WireError>(
-      route.method,
-      path,
-      Object.keys(body).length > 0 ? body : undefined,
-    );
-    return answer.status === 200
-      ? { ok: true, ...(answer.body as WritePayloads[E][1]) }
-      : { ok: false, error: answer.body as WireError };
+    return asAck(
+      await restWrite(this.baseUrl, this.device.token, event, payload as Record<string, unknown>),
+    ) as Ack<WritePayloads[E][1]>;
   }
 
   /** `POST /v1/workspaces`; throws unless it was created. */

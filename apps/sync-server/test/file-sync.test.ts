@@ -17,6 +17,7 @@ import { TestClient } from '@ccs/test-clients';
 import type { TestDatabase } from '@ccs/test-env/vitest';
 import { describe, expect } from 'vitest';
 import { test } from '../src/testing.js';
+import { UNLIMITED } from './rest-client.js';
 import {
   DeviceHttp,
   sha256,
@@ -24,14 +25,6 @@ import {
   type HttpAnswer,
   type TestDevice,
 } from './file-sync-client.js';
-
-/** Writes many times a second: the races below must not run into the per-device rate. */
-const UNTHROTTLED = {
-  CCS_SENDS_PER_SECOND: '100000',
-  CCS_SEND_BURST: '100000',
-  CCS_REST_REQUESTS_PER_SECOND: '100000',
-  CCS_REST_REQUEST_BURST: '100000',
-};
 
 const connect = (url: string, device: TestDevice): Promise<TestClient> =>
   TestClient.connect({ url, token: device.token });
@@ -624,7 +617,7 @@ describe('two devices editing the same file at once', () => {
     startServer,
     database,
   }) => {
-    const server = await startServer(UNTHROTTLED);
+    const server = await startServer(UNLIMITED);
     const scenario = await workspaceScenario(database, server.url);
     const [aliceSocket, bobSocket, watcher] = await Promise.all(
       [scenario.alice, scenario.bob, scenario.alice2].map((device) =>
@@ -651,7 +644,7 @@ describe('two devices editing the same file at once', () => {
     startServer,
     database,
   }) => {
-    const server = await startServer(UNTHROTTLED);
+    const server = await startServer(UNLIMITED);
     const scenario = await workspaceScenario(database, server.url);
     const [bobSocket, watcher] = await Promise.all(
       [scenario.bob, scenario.alice2].map((device) => connect(server.url, device.device)),
@@ -675,7 +668,7 @@ describe('two devices claiming the same path at once', () => {
     startServer,
     database,
   }) => {
-    const server = await startServer(UNTHROTTLED);
+    const server = await startServer(UNLIMITED);
     const { workspaceId, stream, alice, bob, alice2 } = await workspaceScenario(
       database,
       server.url,
@@ -750,7 +743,7 @@ describe('a device that joins late', () => {
     startServer,
     database,
   }) => {
-    const server = await startServer(UNTHROTTLED);
+    const server = await startServer(UNLIMITED);
     const scenario = await workspaceScenario(database, server.url);
     const { workspaceId, stream, alice, bob, alice2 } = scenario;
     const hashes = await Promise.all(

@@ -10,10 +10,11 @@ import { TEST_JWT_SECRET } from '../src/testing.js';
 
 /** Server limits high enough that a test's own requests are never rate limited. */
 export const UNLIMITED: Readonly<Record<string, string>> = {
-  CCS_SENDS_PER_SECOND: '10000',
-  CCS_SEND_BURST: '10000',
-  CCS_REST_REQUESTS_PER_SECOND: '10000',
-  CCS_REST_REQUEST_BURST: '10000',
+  CCS_SENDS_PER_SECOND: '100000',
+  CCS_SEND_BURST: '100000',
+  CCS_SENDS_IN_FLIGHT_PER_SOCKET: '1000',
+  CCS_REST_REQUESTS_PER_SECOND: '100000',
+  CCS_REST_REQUEST_BURST: '100000',
 };
 
 /** What a REST call answered: JSON bodies parsed, others as bytes. */

@@ -19,15 +19,8 @@ import fc from 'fast-check';
 import { describe, expect } from 'vitest';
 import type { SyncServer } from '../src/sync-server.js';
 import { test } from '../src/testing.js';
+import { UNLIMITED } from './rest-client.js';
 import { DeviceHttp, userWithDevices, type TestDevice } from './file-sync-client.js';
-
-/** Many writes a second from one device: the writers must not run into the per-device rate. */
-const UNTHROTTLED = {
-  CCS_SENDS_PER_SECOND: '100000',
-  CCS_SEND_BURST: '100000',
-  CCS_REST_REQUESTS_PER_SECOND: '100000',
-  CCS_REST_REQUEST_BURST: '100000',
-};
 
 // ---------------------------------------------------------------------------------------------
 // A stream's state: every row the stream is about, by entity and key, as the wire shows rows.
@@ -566,7 +559,7 @@ async function withWorld(
   database: TestDatabase,
   run: (world: World) => Promise<void>,
 ): Promise<void> {
-  const server = await startServer(UNTHROTTLED);
+  const server = await startServer(UNLIMITED);
   const [a1, reader] = await userWithDevices(database.db, 2);
   const [b1] = await userWithDevices(database.db, 1);
   const [c1] = await userWithDevices(database.db, 1);
