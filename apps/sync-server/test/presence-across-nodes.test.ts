@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { seedConversationScenario } from '@ccs/fixtures';
-import type { PresenceEvent, PresenceMember, StreamName } from '@ccs/protocol';
-import { TestClient } from '@ccs/test-clients';
+import type { StreamName } from '@ccs/protocol';
+import { nthPresence, presenceMembers, presenceOf, TestClient } from '@ccs/test-clients';
 import { startServerProcess, type ServerProcess } from '@ccs/test-env';
 import { describe, expect } from 'vitest';
 import { TEST_JWT_SECRET as jwtSecret, test } from '../src/testing.js';
@@ -13,26 +13,23 @@ const FROM_SOURCE = '--import tsx --conditions=@ccs/source';
 /** What the issue promises: a killed node's devices are offline for the others within this. */
 const OFFLINE_AFTER_KILL_MS = 10_000;
 
-/** The `presence` events a client received about one device. */
-function presenceOf(client: TestClient, deviceId: string): PresenceEvent[] {
-  return client
-    .received('presence')
-    .map(([event]) => event)
-    .filter((event) => event.deviceId === deviceId);
-}
-
-/** Waits for the `index`-th (0-based) `presence` event of the device, and returns it. */
-async function nthPresence(
-  client: TestClient,
-  deviceId: string,
-  index: number,
-  timeout = 5000,
-): Promise<PresenceEvent> {
-  const events = await client.waitForCount('presence', index + 1, {
-    predicate: (event) => event.deviceId === deviceId,
-    timeout,
-  });
-  return events[index]![0];
+/** Two sync-server processes of one cluster (the test's database and Redis prefix), from source. */
+function startTwoNodes(context: {
+  readonly database: { readonly url: string };
+  readonly testEnv: { readonly redisUrl: string };
+  readonly redisNamespace: { readonly prefix: string };
+}): Promise<ServerProcess[]> {
+  const env = {
+    DATABASE_URL: context.database.url,
+    REDIS_URL: context.testEnv.redisUrl,
+    CCS_REDIS_PREFIX: context.redisNamespace.prefix,
+    CCS_JWT_SECRET: jwtSecret,
+    CCS_RETENTION_HOURS: '0',
+    NODE_OPTIONS: FROM_SOURCE,
+  };
+  return Promise.all(
+    [0, 1].map(() => startServerProcess({ entry: ENTRY, env, startTimeoutMs: 60_000 })),
+  );
 }
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -46,14 +43,8 @@ async function until(condition: () => Promise<boolean>, what: string): Promise<v
   }
 }
 
-async function members(client: TestClient, stream: StreamName): Promise<PresenceMember[]> {
-  const ack = await client.emitWithAck('presence:list', { stream });
-  if (!ack.ok) throw new Error(`presence:list failed: ${ack.error.code} ${ack.error.message}`);
-  return [...ack.members];
-}
-
 async function listed(client: TestClient, stream: StreamName): Promise<string[]> {
-  return (await members(client, stream)).map((member) => member.deviceId).sort();
+  return (await presenceMembers(client, stream)).map((member) => member.deviceId).sort();
 }
 
 async function subscribe(client: TestClient, stream: StreamName): Promise<void> {
@@ -69,14 +60,6 @@ describe('presence across sync-server processes', () => {
       const aliceLaptop = scenario.users[0]!.devices[0]!;
       const alicePhone = scenario.users[0]!.devices[1]!;
       const bobPhone = scenario.users[1]!.devices[0]!;
-      const env = {
-        DATABASE_URL: database.url,
-        REDIS_URL: testEnv.redisUrl,
-        CCS_REDIS_PREFIX: redisNamespace.prefix,
-        CCS_JWT_SECRET: jwtSecret,
-        CCS_RETENTION_HOURS: '0',
-        NODE_OPTIONS: FROM_SOURCE,
-      };
       const nodes: ServerProcess[] = [];
       const clients: TestClient[] = [];
       const connect = async (node: ServerProcess, token: string, name: string) => {
@@ -86,11 +69,7 @@ describe('presence across sync-server processes', () => {
         return client;
       };
       try {
-        for (const started of await Promise.all(
-          [0, 1].map(() => startServerProcess({ entry: ENTRY, env, startTimeoutMs: 60_000 })),
-        )) {
-          nodes.push(started);
-        }
+        nodes.push(...(await startTwoNodes({ database, testEnv, redisNamespace })));
         const [nodeA, nodeB] = nodes as [ServerProcess, ServerProcess];
         const bob = await connect(nodeA, bobPhone.token, 'bob@A');
         const phone = await connect(nodeA, alicePhone.token, 'phone@A');
@@ -124,7 +103,8 @@ describe('presence across sync-server processes', () => {
         // A second socket of the laptop, on A: no second online; the first leaving is no offline
         // (the device stays online, since the socket it keeps subscribed).
         const sinceOfLaptop = async () =>
-          (await members(bob, scenario.stream)).find((m) => m.deviceId === aliceLaptop.id)?.since;
+          (await presenceMembers(bob, scenario.stream)).find((m) => m.deviceId === aliceLaptop.id)
+            ?.since;
         const sinceOnB = await sinceOfLaptop();
         const laptopA = await connect(nodeA, aliceLaptop.token, 'laptop@A');
         await subscribe(laptopA, scenario.stream);
@@ -160,22 +140,10 @@ describe('presence across sync-server processes', () => {
       const scenario = await seedConversationScenario(database.db, { jwtSecret });
       const alicePhone = scenario.users[0]!.devices[1]!;
       const bobPhone = scenario.users[1]!.devices[0]!;
-      const env = {
-        DATABASE_URL: database.url,
-        REDIS_URL: testEnv.redisUrl,
-        CCS_REDIS_PREFIX: redisNamespace.prefix,
-        CCS_JWT_SECRET: jwtSecret,
-        CCS_RETENTION_HOURS: '0',
-        NODE_OPTIONS: FROM_SOURCE,
-      };
       const nodes: ServerProcess[] = [];
       const clients: TestClient[] = [];
       try {
-        for (const started of await Promise.all(
-          [0, 1].map(() => startServerProcess({ entry: ENTRY, env, startTimeoutMs: 60_000 })),
-        )) {
-          nodes.push(started);
-        }
+        nodes.push(...(await startTwoNodes({ database, testEnv, redisNamespace })));
         const [nodeA, nodeB] = nodes as [ServerProcess, ServerProcess];
         const bob = new TestClient({ url: nodeA.url, token: bobPhone.token, name: 'bob@A' });
         const phone = new TestClient({

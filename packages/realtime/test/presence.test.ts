@@ -1,14 +1,8 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { seedConversationScenario, type ConversationScenario } from '@ccs/fixtures';
-import {
-  MAX_FRAME_BYTES,
-  streamName,
-  type PresenceEvent,
-  type PresenceMember,
-  type StreamName,
-} from '@ccs/protocol';
-import { TestClient } from '@ccs/test-clients';
+import { MAX_FRAME_BYTES, streamName, type PresenceMember, type StreamName } from '@ccs/protocol';
+import { nthPresence, presenceMembers, presenceOf, TestClient } from '@ccs/test-clients';
 import { test as base, type RedisNamespace, type TestDatabase } from '@ccs/test-env/vitest';
 import { Server } from 'socket.io';
 import { describe, expect } from 'vitest';
@@ -82,34 +76,6 @@ const test = base
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The `presence` events a client received about one device. */
-function presenceOf(client: TestClient, deviceId: string): PresenceEvent[] {
-  return client
-    .received('presence')
-    .map(([event]) => event)
-    .filter((event) => event.deviceId === deviceId);
-}
-
-/** Waits for the `index`-th (0-based) `presence` event of the device, and returns it. */
-async function nthPresence(
-  client: TestClient,
-  deviceId: string,
-  index: number,
-  timeout?: number,
-): Promise<PresenceEvent> {
-  const events = await client.waitForCount('presence', index + 1, {
-    predicate: (event) => event.deviceId === deviceId,
-    ...(timeout ? { timeout } : {}),
-  });
-  return events[index]![0];
-}
-
-async function list(client: TestClient, stream: StreamName): Promise<PresenceMember[]> {
-  const ack = await client.emitWithAck('presence:list', { stream });
-  if (!ack.ok) throw new Error(`presence:list failed: ${ack.error.code} ${ack.error.message}`);
-  return [...ack.members];
-}
-
 /**
  * Lists `stream` until `done(members)` holds (within 5 s), waiting as told when the client's
  * ephemeral budget is spent.
@@ -163,7 +129,7 @@ describe('presence in a stream', () => {
     expect(await nthPresence(bob, aliceLaptop.id, 2)).toEqual({ ...expected, state: 'online' });
     laptop.disconnect();
     expect(await nthPresence(bob, aliceLaptop.id, 3)).toEqual({ ...expected, state: 'offline' });
-    expect(await list(bob, scenario.stream)).toEqual([
+    expect(await presenceMembers(bob, scenario.stream)).toEqual([
       { userId: bobPhone.userId, deviceId: bobPhone.id, since: expect.any(String) },
     ]);
   });
@@ -186,14 +152,14 @@ describe('presence in a stream', () => {
     const phone = await nodeB.connect(alicePhone.token, 'phone@B');
     await subscribe(phone, scenario.stream);
 
-    const members = await list(bob, scenario.stream);
+    const members = await presenceMembers(bob, scenario.stream);
     expect(members.map((member) => member.deviceId).sort()).toEqual(
       [aliceLaptop.id, alicePhone.id, bobPhone.id].sort(),
     );
     const laptopSince = members.find((member) => member.deviceId === aliceLaptop.id)!.since;
     expect(Date.parse(laptopSince)).toBeGreaterThanOrEqual(before);
     // The phone's list, through the other gateway, is the same.
-    expect(await list(phone, scenario.stream)).toEqual(members);
+    expect(await presenceMembers(phone, scenario.stream)).toEqual(members);
 
     // The laptop keeps a socket subscribed on B: still online, now since that socket's subscribe.
     laptopA.disconnect();
@@ -210,9 +176,9 @@ describe('presence in a stream', () => {
     // only B's room hears it; sync-server's test crosses nodes).
     laptopB.disconnect();
     expect(await nthPresence(phone, aliceLaptop.id, 0)).toMatchObject({ state: 'offline' });
-    expect((await list(bob, scenario.stream)).map((member) => member.deviceId).sort()).toEqual(
-      [alicePhone.id, bobPhone.id].sort(),
-    );
+    expect(
+      (await presenceMembers(bob, scenario.stream)).map((member) => member.deviceId).sort(),
+    ).toEqual([alicePhone.id, bobPhone.id].sort());
     expect(presenceOf(phone, aliceLaptop.id)).toHaveLength(1);
   });
 
@@ -233,7 +199,7 @@ describe('presence in a stream', () => {
       deviceId: alicePhone.id,
       state: 'online',
     });
-    expect((await list(laptop, own)).map((member) => member.deviceId)).toEqual([
+    expect((await presenceMembers(laptop, own)).map((member) => member.deviceId)).toEqual([
       aliceLaptop.id,
       alicePhone.id,
     ]);
@@ -282,9 +248,9 @@ describe('presence in a stream', () => {
     );
     await bob.waitFor('unsubscribed');
     expect(await nthPresence(alice, bobPhone.id, 1)).toMatchObject({ state: 'offline' });
-    expect((await list(alice, scenario.stream)).map((member) => member.deviceId)).toEqual([
-      aliceLaptop.id,
-    ]);
+    expect(
+      (await presenceMembers(alice, scenario.stream)).map((member) => member.deviceId),
+    ).toEqual([aliceLaptop.id]);
   });
 
   test('the devices of a node that stops heartbeating go offline once its entries expire', async ({
@@ -310,9 +276,9 @@ describe('presence in a stream', () => {
         presenceEntry({ userId: alicePhone.userId, deviceId: alicePhone.id }, 'dead-node', written),
       ]),
     ).toEqual([`${alicePhone.userId}/${alicePhone.id}`]);
-    expect((await list(bob, scenario.stream)).map((member) => member.deviceId)).toContain(
-      alicePhone.id,
-    );
+    expect(
+      (await presenceMembers(bob, scenario.stream)).map((member) => member.deviceId),
+    ).toContain(alicePhone.id);
 
     const offline = await nthPresence(bob, alicePhone.id, 0, 5000);
     const tookMs = Date.now() - written;
@@ -320,7 +286,7 @@ describe('presence in a stream', () => {
     // Expiry, then the live node's next sweep (every second).
     expect(tookMs).toBeGreaterThanOrEqual(ttlMs);
     expect(tookMs).toBeLessThan(ttlMs + 1000 + 1000);
-    expect((await list(bob, scenario.stream)).map((member) => member.deviceId)).toEqual([
+    expect((await presenceMembers(bob, scenario.stream)).map((member) => member.deviceId)).toEqual([
       bobPhone.id,
     ]);
   });
@@ -369,10 +335,9 @@ describe('presence without Redis', () => {
       await subscribe(bob, scenario.stream);
       await subscribe(alice, scenario.stream);
       expect(await nthPresence(bob, aliceLaptop.id, 0)).toMatchObject({ state: 'online' });
-      expect((await list(bob, scenario.stream)).map((member) => member.deviceId)).toEqual([
-        bobPhone.id,
-        aliceLaptop.id,
-      ]);
+      expect(
+        (await presenceMembers(bob, scenario.stream)).map((member) => member.deviceId),
+      ).toEqual([bobPhone.id, aliceLaptop.id]);
       alice.disconnect();
       expect(await nthPresence(bob, aliceLaptop.id, 1)).toMatchObject({ state: 'offline' });
     } finally {

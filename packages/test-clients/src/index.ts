@@ -37,3 +37,4 @@ export { FleetConnectError, type MemberFailure } from './fleet-connect-error.js'
 export { FleetWaitTimeoutError } from './fleet-wait-timeout-error.js';
 export { BarrierTimeoutError } from './barrier-timeout-error.js';
 export { StallingClient, type StallingClientEvent } from './stalling-client.js';
+export { nthPresence, presenceMembers, presenceOf } from './presence-events.js';
