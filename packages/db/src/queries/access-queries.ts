@@ -1,6 +1,7 @@
 import { parseStreamName, type StreamName } from '@ccs/protocol';
 import { sql } from 'drizzle-orm';
 import type { Database } from '../database.js';
+import { CONTAINERS } from './write-context.js';
 
 /** Whether a user may read a stream, and the stream's head, as of one snapshot. */
 export interface StreamAccess {
@@ -23,13 +24,10 @@ export async function readStreamAccess(
 ): Promise<StreamAccess> {
   const { kind, id } = parseStreamName(stream);
   const allowed =
-    kind === 'conversation'
-      ? sql`EXISTS (SELECT 1 FROM conversation_members
-                    WHERE conversation_id = ${id}::uuid AND user_id = ${userId}::uuid)`
-      : kind === 'workspace'
-        ? sql`EXISTS (SELECT 1 FROM workspace_members
-                      WHERE workspace_id = ${id}::uuid AND user_id = ${userId}::uuid)`
-        : sql`${id}::uuid = ${userId}::uuid`;
+    kind === 'user'
+      ? sql`${id}::uuid = ${userId}::uuid`
+      : sql`EXISTS (SELECT 1 FROM ${CONTAINERS[kind].members}
+                    WHERE ${CONTAINERS[kind].key} = ${id}::uuid AND user_id = ${userId}::uuid)`;
   const result = await db.execute<{ allowed: boolean; head: string }>(
     sql`SELECT ${allowed} AS allowed,
                COALESCE((SELECT head FROM stream_heads WHERE stream = ${stream}), 0) AS head`,

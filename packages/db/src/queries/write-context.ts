@@ -66,14 +66,16 @@ export async function requireMember(
   lock = false,
 ): Promise<void> {
   const { table, members, key } = CONTAINERS[kind];
-  const result = await db.execute<{ member: boolean; found: boolean }>(
-    sql`SELECT EXISTS (SELECT 1 FROM ${members} WHERE ${key} = ${id}::uuid AND user_id = ${userId}::uuid
-                       ${lock ? sql`FOR SHARE` : sql``}) AS member,
-               EXISTS (SELECT 1 FROM ${table} WHERE id = ${id}::uuid) AS found`,
+  const member = await db.execute(
+    sql`SELECT 1 FROM ${members} WHERE ${key} = ${id}::uuid AND user_id = ${userId}::uuid
+        ${lock ? sql`FOR SHARE` : sql``}`,
   );
-  const row = result.rows[0]!;
-  if (row.member) return;
-  if (!row.found) throw new DbError('not_found', `${kind} ${id} does not exist`, { kind, id });
+  if (member.rows.length > 0) return;
+  // Only a refusal asks which one it is.
+  const found = await db.execute(sql`SELECT 1 FROM ${table} WHERE id = ${id}::uuid`);
+  if (found.rows.length === 0) {
+    throw new DbError('not_found', `${kind} ${id} does not exist`, { kind, id });
+  }
   throw new DbError('forbidden', `not a member of ${kind} ${id}`, { kind, id });
 }
 
