@@ -1,6 +1,6 @@
-import { build, type Histogram } from 'hdr-histogram-js';
+import { LatencyHistogram } from '@ccs/test-clients';
 
-/** Percentiles of one latency distribution, in milliseconds. */
+/** Percentiles of one latency distribution, in milliseconds (0.01); null when nothing was recorded. */
 export interface LatencySummary {
   readonly count: number;
   readonly p50Ms: number | null;
@@ -8,22 +8,13 @@ export interface LatencySummary {
   readonly maxMs: number | null;
 }
 
-/** Ten minutes in µs: anything later is a hang, not a latency. */
-const HIGHEST_MICROS = 600_000_000;
-
-/** Latencies in an HDR histogram (µs, 3 significant digits). */
+/** Latencies recorded in ms, in a {@link LatencyHistogram} (µs, 3 significant digits). */
 export class Latencies {
-  private readonly histogram: Histogram = build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: HIGHEST_MICROS,
-    numberOfSignificantValueDigits: 3,
-    autoResize: true,
-  });
+  private readonly histogram = LatencyHistogram.empty();
 
   /** Records one latency; negative values (clock rounding) count as 0. */
   recordMs(ms: number): void {
-    const micros = Math.round(ms * 1000);
-    this.histogram.recordValue(Math.min(Math.max(0, micros), HIGHEST_MICROS));
+    this.histogram.record(ms * 1000);
   }
 
   add(other: Latencies): void {
@@ -31,19 +22,13 @@ export class Latencies {
   }
 
   get count(): number {
-    return this.histogram.totalCount;
+    return this.histogram.count;
   }
 
   summary(): LatencySummary {
-    const count = this.histogram.totalCount;
-    const at = (percentile: number): number | null =>
-      count === 0 ? null : round(this.histogram.getValueAtPercentile(percentile) / 1000);
-    return {
-      count,
-      p50Ms: at(50),
-      p99Ms: at(99),
-      maxMs: count === 0 ? null : round(this.histogram.maxValue / 1000),
-    };
+    const { count, p50Ms, p99Ms, maxMs } = this.histogram.percentiles();
+    if (count === 0) return { count, p50Ms: null, p99Ms: null, maxMs: null };
+    return { count, p50Ms, p99Ms, maxMs };
   }
 }
 

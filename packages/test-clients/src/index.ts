@@ -22,6 +22,11 @@ export type { EventDirection, RecordedEvent } from './recorded-event.js';
 export type { HistoryQuery } from './event-history.js';
 export type { ReceivedChange } from './received-changes.js';
 export { LatencyStats, type LatencySummary } from './latency-stats.js';
+export {
+  LatencyHistogram,
+  type LatencyBucket,
+  type LatencyPercentiles,
+} from './latency-histogram.js';
 export type { DeliveryProblems, ExpectedSeqs } from './delivery-problems.js';
 export { Fleet, type FleetMemberOptions, type FleetOptions } from './fleet.js';
 export { Barrier, type BarrierOptions } from './barrier.js';

@@ -1,0 +1,257 @@
+import { describe, expect, it } from 'vitest';
+import type { MachineInfo } from '../measure/machine-info.js';
+import { repeatSpread } from '../measure/repeat-spread.js';
+import type { RepeatedSaturation } from '../measure/repeated-saturation.js';
+import { buildBenchReport, type BenchSetup, type ComparedLoad } from './bench-report.js';
+import type { IdleCost, PhaseResult } from './load-phase-runner.js';
+import type { StreamsFlatness } from './streams-flatness.js';
+import type { WriteCeiling } from './write-ceiling.js';
+
+/** A clean phase: everything delivered once, in order; `overrides` change what a test needs. */
+function phase(overrides: Partial<PhaseResult> = {}): PhaseResult {
+  return {
+    p50Ms: 2,
+    p99Ms: 8,
+    maxMs: 20,
+    deliveriesPerSec: 10_000,
+    lost: 0,
+    duplicated: 0,
+    outOfOrder: 0,
+    resyncs: 0,
+    lateDeliveries: 0,
+    commitToReceive: { p50Ms: 1.5, p99Ms: 6, maxMs: 15 },
+    offeredWritesPerSec: 500,
+    writesPerSec: 500,
+    expectedDeliveries: 100_000,
+    receivedDeliveries: 100_000,
+    durationSec: 10,
+    tailMs: 5,
+    writeErrors: 0,
+    disconnects: 0,
+    attempts: 1,
+    cpuCores: { gateway: 0.4, other: 0.05 },
+    eventLoop: { server: 0.3, clients: [0.2, 0.2] },
+    gatewayQueriesPerSec: 400,
+    ...overrides,
+  };
+}
+
+/** A saturation result whose searches found `bests` deliveries/s. */
+function saturation(bests: readonly number[]): RepeatedSaturation<PhaseResult> {
+  const steps = bests.map((deliveriesPerSec, repeat) => ({
+    ...phase({ deliveriesPerSec, offeredWritesPerSec: deliveriesPerSec / 20 }),
+    repeat,
+  }));
+  const median = repeatSpread(bests).median;
+  return {
+    point: { ...phase({ deliveriesPerSec: median }), repeats: repeatSpread(bests) },
+    steps,
+  };
+}
+
+const machine: MachineInfo = {
+  cpuModel: 'test cpu',
+  cores: 2,
+  memoryGb: 8,
+  platform: 'linux',
+  node: 'v20',
+  postgres: '15',
+  synchronousCommit: 'on',
+  trackCommitTimestamp: 'off',
+  busyCoresBeforeStart: 0.1,
+  loadAverageAtStart: 0.2,
+};
+
+const setup: BenchSetup = {
+  clients: 1000,
+  conversations: 50,
+  devicesPerConversation: 20,
+  bodyBytes: 200,
+  clientProcesses: 2,
+  writerConnections: 8,
+  writerTickMs: 5,
+  gatewayConnections: 10,
+  moderateWritesPerSec: 500,
+  phaseSeconds: 10,
+  stepSeconds: 4,
+  repeats: 3,
+  relay: {},
+  probeRelay: false,
+  setupSql: null,
+  machine,
+};
+
+const writeCeiling: WriteCeiling = {
+  withCapture: repeatSpread([5000]),
+  withoutCapture: repeatSpread([8000]),
+  ratio: 0.625,
+  walBytesPerWrite: { withCapture: 1900, withoutCapture: 890 },
+  secondsPerRun: 3,
+  errors: 0,
+};
+
+function flatness(ratio: number): StreamsFlatness {
+  return {
+    at100: 40_000,
+    at10000: Math.round(40_000 * ratio),
+    ratio,
+    offeredWritesPerSec: 2000,
+    phases: { at100Before: phase(), at10000: phase(), at100After: phase() },
+  };
+}
+
+const idle: IdleCost = { seconds: 5, queriesPerSec: 19.4, checkoutsPerSec: 19.4 };
+
+function report(
+  overrides: {
+    moderate?: ComparedLoad;
+    phases?: { label: string; result: PhaseResult }[];
+    flatnessRatio?: number;
+    idle?: IdleCost;
+    machine?: MachineInfo;
+  } = {},
+) {
+  const moderate = overrides.moderate ?? { ccs: phase(), bareEmit: phase({ p99Ms: 3 }) };
+  return buildBenchReport({
+    moderate,
+    saturation: {
+      ccs: saturation([48_000, 52_000, 50_000]),
+      bareEmit: saturation([90_000, 100_000, 110_000]),
+      ccsUncoalesced: saturation([45_000]),
+    },
+    writeCeiling,
+    streamsFlatness: flatness(overrides.flatnessRatio ?? 1.01),
+    idle: overrides.idle ?? idle,
+    phases: overrides.phases ?? [
+      { label: 'moderate ccs', result: moderate.ccs },
+      { label: 'moderate bare', result: moderate.bareEmit },
+    ],
+    setup: { ...setup, machine: overrides.machine ?? machine },
+    startedAt: new Date('2025-01-02T03:04:05.000Z'),
+    runSeconds: 312.6,
+  });
+}
+
+describe('buildBenchReport', () => {
+  it('compares the saturation medians, rounded to 0.001', () => {
+    const built = report();
+    expect(built.saturation.ccs.repeats.median).toBe(50_000);
+    expect(built.ratio).toBe(0.5);
+    expect(built.uncoalescedRatio).toBe(0.45);
+    expect(built.saturationSteps.ccs.map((step) => step.repeat)).toEqual([0, 1, 2]);
+    expect(built.startedAt).toBe('2025-01-02T03:04:05.000Z');
+    expect(built.runSeconds).toBe(313);
+  });
+
+  it('judges every goal from its measurement', () => {
+    expect(report().goals).toEqual({
+      moderateP99WithinBarePlus10Ms: true, // 8 ≤ 3 + 10
+      sqlWriterP99AtMost25Ms: true, // commit → receive p99 6
+      saturationRatioAtLeast1: false, // 0.5
+      uncoalescedRatioAtLeast0_7: false, // 0.45
+      writeCeilingRatioAtLeast0_8: false, // 0.625
+      streamsFlatnessWithin10Pct: true, // 1.01
+      idleQueriesPerSecAtMost50: true, // 19.4
+      noLossNoDuplicatesInOrder: true,
+    });
+    const slow = report({
+      moderate: {
+        ccs: phase({ p99Ms: 13.01, commitToReceive: { p50Ms: 3, p99Ms: 25.5, maxMs: 40 } }),
+        bareEmit: phase({ p99Ms: 3 }),
+      },
+      flatnessRatio: 0.89,
+      idle: { seconds: 5, queriesPerSec: 50.1, checkoutsPerSec: 1 },
+    });
+    expect(slow.goals).toMatchObject({
+      moderateP99WithinBarePlus10Ms: false,
+      sqlWriterP99AtMost25Ms: false,
+      streamsFlatnessWithin10Pct: false,
+      idleQueriesPerSecAtMost50: false,
+    });
+    expect(slow.sqlWriterLatency).toEqual({
+      p50Ms: 3,
+      p99Ms: 25.5,
+      maxMs: 40,
+      committedAtIs: 'write time',
+    });
+  });
+
+  it('says committedAt is the commit time when PostgreSQL tracks it', () => {
+    const built = report({ machine: { ...machine, trackCommitTimestamp: 'on' } });
+    expect(built.sqlWriterLatency.committedAtIs).toBe('commit time');
+  });
+
+  it('lists every phase with a delivery problem, late deliveries included', () => {
+    const phases = [
+      { label: 'warm-up ccs', result: phase({ lost: 2 }) },
+      { label: 'moderate ccs', result: phase() },
+      { label: 'saturation ccs @1500', result: phase({ duplicated: 1, outOfOrder: 3 }) },
+      { label: 'saturation bare @1500', result: phase({ resyncs: 1 }) },
+      { label: 'flatness at 100 streams', result: phase({ lateDeliveries: 2 }) },
+    ];
+    const built = report({ phases });
+    expect(built.deliveryProblems).toEqual([
+      {
+        phase: 'warm-up ccs',
+        lost: 2,
+        duplicated: 0,
+        outOfOrder: 0,
+        resyncs: 0,
+        lateDeliveries: 0,
+      },
+      {
+        phase: 'saturation ccs @1500',
+        lost: 0,
+        duplicated: 1,
+        outOfOrder: 3,
+        resyncs: 0,
+        lateDeliveries: 0,
+      },
+      {
+        phase: 'saturation bare @1500',
+        lost: 0,
+        duplicated: 0,
+        outOfOrder: 0,
+        resyncs: 1,
+        lateDeliveries: 0,
+      },
+      {
+        phase: 'flatness at 100 streams',
+        lost: 0,
+        duplicated: 0,
+        outOfOrder: 0,
+        resyncs: 0,
+        lateDeliveries: 2,
+      },
+    ]);
+    expect(built.goals.noLossNoDuplicatesInOrder).toBe(false);
+  });
+
+  it('lists late deliveries without failing the delivery goal', () => {
+    const built = report({
+      phases: [{ label: 'moderate ccs', result: phase({ lateDeliveries: 4 }) }],
+    });
+    expect(built.deliveryProblems).toHaveLength(1);
+    expect(built.goals.noLossNoDuplicatesInOrder).toBe(true);
+  });
+
+  it('reports a ratio of 0 when the denominator measured nothing', () => {
+    const built = buildBenchReport({
+      moderate: { ccs: phase(), bareEmit: phase() },
+      saturation: {
+        ccs: saturation([10]),
+        bareEmit: saturation([0]),
+        ccsUncoalesced: saturation([10]),
+      },
+      writeCeiling,
+      streamsFlatness: flatness(1),
+      idle,
+      phases: [],
+      setup,
+      startedAt: new Date(0),
+      runSeconds: 1,
+    });
+    expect(built.ratio).toBe(0);
+    expect(built.uncoalescedRatio).toBe(0);
+  });
+});

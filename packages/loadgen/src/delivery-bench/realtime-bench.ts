@@ -1,0 +1,225 @@
+/**
+ * `nx run realtime:bench`: CCS delivery (single-row INSERT → trigger → change_log → the relay's
+ * tail → `changes`) against bare `io.to(room).emit` on the same server and clients, at a moderate
+ * load and at saturation, plus what capture costs writers, whether delivery stays flat in the
+ * streams tracked, and what an idle gateway asks of PostgreSQL. Writes
+ * bench-results/realtime.json at the workspace root. See README.md.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describeMachine, waitForQuietMachine } from '../measure/machine-info.js';
+import { measureRepeatedSaturation } from '../measure/repeated-saturation.js';
+import { parseBenchOptions, type BenchOptions } from './bench-cli.js';
+import type { LoadMode } from './bench-ipc.js';
+import { buildBenchReport } from './bench-report.js';
+import { startBenchRig } from './bench-rig.js';
+import { LoadPhaseRunner, type PhaseResult } from './load-phase-runner.js';
+import { measureStreamsFlatness, streamsToHold } from './streams-flatness.js';
+import { measureWriteCeiling } from './write-ceiling.js';
+
+/** The streams-flatness load, as a share of the writes/s CCS committed at saturation. */
+const FLATNESS_LOAD = 0.8;
+
+/** Body stamp of the write-ceiling INSERTs: a phase the load runner never uses. */
+const CEILING_PHASE = 0;
+
+function describePhase(label: string, result: PhaseResult): string {
+  return (
+    `${label}: ${result.offeredWritesPerSec} writes/s → ${result.deliveriesPerSec} deliveries/s, ` +
+    `p50 ${result.p50Ms} p99 ${result.p99Ms} max ${result.maxMs} ms, ` +
+    `commit→receive p99 ${result.commitToReceive.p99Ms} ms, ` +
+    `lost ${result.lost} dup ${result.duplicated} unordered ${result.outOfOrder}` +
+    (result.resyncs ? ` resyncs ${result.resyncs}` : '') +
+    (result.lateDeliveries ? ` (late from earlier phases ${result.lateDeliveries})` : '') +
+    ', ' +
+    `cpu ${JSON.stringify(result.cpuCores)}, ${result.gatewayQueriesPerSec} gateway queries/s` +
+    (result.commit ? `, commit p50 ${result.commit.p50Ms} p99 ${result.commit.p99Ms} ms` : '') +
+    (result.postgresWaits ? `, pg waits ${JSON.stringify(result.postgresWaits)}` : '') +
+    (result.relay
+      ? `, issue→broadcast p50 ${result.relay.issueToBroadcast.p50Ms} p99 ` +
+        `${result.relay.issueToBroadcast.p99Ms} ms, ${result.relay.changesPerBroadcast} changes/broadcast`
+      : '')
+  );
+}
+
+async function main(options: BenchOptions): Promise<void> {
+  const loadAverage = os.loadavg()[0] ?? 0;
+  const runStart = performance.now();
+  const log = (line: string): void =>
+    console.error(`[bench ${((performance.now() - runStart) / 1000).toFixed(1)}s] ${line}`);
+  // The edge of the tool: the only place the environment is read.
+  const adminUrl =
+    process.env['CCS_TEST_DATABASE_URL'] ??
+    process.env['DATABASE_URL'] ??
+    'postgres://postgres@127.0.0.1:5432/postgres';
+
+  const busyCores = await waitForQuietMachine({
+    maxBusyCores: 0.3,
+    maxWaitMs: options.waitQuietSeconds * 1000,
+    log,
+  });
+  const startedAt = new Date();
+  const conversations = options.clients / options.devicesPerConversation;
+  const started = await startBenchRig({
+    adminUrl,
+    clients: options.clients,
+    devicesPerConversation: options.devicesPerConversation,
+    devicesPerUser: options.devicesPerUser,
+    heldStreams: streamsToHold(conversations),
+    bodyBytes: options.bodyBytes,
+    clientProcesses: options.clientProcesses,
+    writerConnections: options.writerConnections,
+    writerTickMs: options.writerTickMs,
+    gatewayConnections: options.gatewayConnections,
+    probeRelay: options.probeRelay,
+    serverNodeFlags: options.profileServer
+      ? ['--cpu-prof', `--cpu-prof-dir=${options.profileServer}`]
+      : [],
+    drainStallMs: 5000,
+    busyRetry: { maxOtherCores: 0.3, retries: options.busyRetries },
+    setupSql: options.setupSql ? await readFile(options.setupSql, 'utf8') : undefined,
+    log,
+  });
+  const interrupt = (): void => {
+    log('interrupted; cleaning up');
+    void started.close().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  try {
+    // Before any gateway tails the database: what capture costs the writers alone.
+    const writeCeiling = await measureWriteCeiling({
+      writer: started.rig.writer,
+      pool: started.database.pool,
+      connections: options.writerConnections,
+      durationMs: options.ceilingMs,
+      repeats: options.repeats,
+      phase: CEILING_PHASE,
+      log,
+    });
+    log(`write ceiling ${JSON.stringify(writeCeiling)}`);
+
+    await started.serve(options.relay);
+    const runner = new LoadPhaseRunner(started.rig);
+    const phases: { label: string; result: PhaseResult }[] = [];
+    const record = (label: string, result: PhaseResult): void => {
+      phases.push({ label, result });
+      log(describePhase(label, result));
+    };
+    const run = async (label: string, mode: LoadMode, writesPerSec: number, durationMs: number) => {
+      const result = await runner.run(mode, writesPerSec, durationMs);
+      record(label, result);
+      return result;
+    };
+    const warmUp = async (label: string, mode: LoadMode): Promise<void> =>
+      record(
+        label,
+        await runner.run(mode, options.moderateWrites / 2, 2000, { retryWhenBusy: false }),
+      );
+    const saturationMode = (label: string, mode: LoadMode, startWritesPerSec: number) => ({
+      run: (writesPerSec: number) =>
+        run(`saturation ${label} @${writesPerSec}`, mode, writesPerSec, options.stepMs),
+      startWritesPerSec,
+    });
+    const searchOptions = {
+      repeats: options.repeats,
+      maxSteps: options.maxSteps,
+      maxTailMs: options.stepMs,
+    };
+
+    await warmUp('warm-up ccs', 'ccs');
+    await warmUp('warm-up bare', 'bareEmit');
+    const moderate = {
+      ccs: await run('moderate ccs', 'ccs', options.moderateWrites, options.phaseMs),
+      bareEmit: await run('moderate bare', 'bareEmit', options.moderateWrites, options.phaseMs),
+    };
+    const idle = await runner.idle(options.idleMs);
+    log(`idle ${JSON.stringify(idle)}`);
+
+    const saturated = await measureRepeatedSaturation(
+      {
+        ccs: saturationMode('ccs', 'ccs', options.saturationStart),
+        bareEmit: saturationMode('bare', 'bareEmit', options.saturationStart),
+      },
+      searchOptions,
+    );
+    const streamsFlatness = await measureStreamsFlatness({
+      runner,
+      holdStreams: (total) => started.holdStreams(total),
+      // 80 % of what CCS committed at its saturation point: heavy, but below the point where the
+      // writers' own queue grows (at 100 % one run in three overloaded, and the queue, not the
+      // tracked streams, set the result).
+      writesPerSec:
+        options.flatnessWrites ?? Math.round(FLATNESS_LOAD * saturated.ccs.point.writesPerSec),
+      durationMs: options.phaseMs,
+      onPhase: record,
+    });
+    log(
+      `streams flatness: ${streamsFlatness.at100} → ${streamsFlatness.at10000} deliveries/s ` +
+        `at ${streamsFlatness.offeredWritesPerSec} writes/s (ratio ${streamsFlatness.ratio})`,
+    );
+
+    // A fresh gateway that sends one frame per change: what coalescing is worth.
+    const uncoalesced = { ...options.relay, coalesce: false };
+    await started.serve(uncoalesced);
+    await warmUp('warm-up ccs uncoalesced', 'ccs');
+    const { ccsUncoalesced } = await measureRepeatedSaturation(
+      {
+        ccsUncoalesced: saturationMode(
+          'ccs uncoalesced',
+          'ccs',
+          Math.round(saturated.ccs.point.offeredWritesPerSec / 1.5 ** 2),
+        ),
+      },
+      searchOptions,
+    );
+
+    const report = buildBenchReport({
+      moderate,
+      saturation: { ...saturated, ccsUncoalesced },
+      writeCeiling,
+      streamsFlatness,
+      idle,
+      phases,
+      startedAt,
+      runSeconds: (performance.now() - runStart) / 1000,
+      setup: {
+        clients: options.clients,
+        conversations,
+        devicesPerConversation: options.devicesPerConversation,
+        bodyBytes: options.bodyBytes,
+        clientProcesses: options.clientProcesses,
+        writerConnections: options.writerConnections,
+        writerTickMs: options.writerTickMs,
+        gatewayConnections: options.gatewayConnections,
+        moderateWritesPerSec: options.moderateWrites,
+        phaseSeconds: options.phaseMs / 1000,
+        stepSeconds: options.stepMs / 1000,
+        repeats: options.repeats,
+        relay: options.relay,
+        probeRelay: options.probeRelay,
+        setupSql: options.setupSql ?? null,
+        machine: await describeMachine(started.database.pool, { busyCores, loadAverage }),
+      },
+    });
+    await mkdir(path.dirname(options.out), { recursive: true });
+    await writeFile(options.out, `${JSON.stringify(report, null, 2)}\n`);
+    log(
+      `ratio ${report.ratio}, uncoalesced ${report.uncoalescedRatio}, write ceiling ` +
+        `${report.writeCeiling.ratio}, flatness ${report.streamsFlatness.ratio}, sql writer p99 ` +
+        `${report.sqlWriterLatency.p99Ms} ms, idle ${report.idleQueriesPerSec} queries/s`,
+    );
+    log(`goals ${JSON.stringify(report.goals)}`);
+    log(`wrote ${options.out}`);
+  } finally {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
+    await started.close();
+  }
+}
+
+main(parseBenchOptions()).catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,51 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { rampHoldSpike } from '../measure/rate-schedule.js';
+import type { Scenario } from './scenario.js';
+
+/**
+ * Some clients stop reading their socket while large messages flow: the others must keep their
+ * latency, the server its memory, and the stalled ones must get everything once they read again.
+ */
+export const slowConsumers: Scenario = {
+  name: 'slow-consumers',
+  description:
+    'Large messages (8 KB) flow into conversations of 10 devices while 10% of the clients stop ' +
+    'reading their TCP socket for most of the run, then read again. CCS runs with a 256 KiB ' +
+    'outbound buffer per socket: a stalled socket over it is cut and resumes when it reads again.',
+  targets: ['ccs', 'bare', 'redis-streams'],
+  defaults: {
+    conversations: 20,
+    usersPerConversation: 5,
+    devicesPerUser: 2,
+    sendRate: 200,
+    rampSec: 1,
+    holdSec: 20,
+    payloadBytes: 8_000,
+    fraction: 0.1,
+  },
+  gatewayLimits: { outboundBufferBytes: 256 * 1024 },
+  async drive({ session, devices, settings }) {
+    await session.open({
+      devices,
+      connectsPerSec: settings.connectRate,
+      concurrency: settings.connectConcurrency,
+      subscribe: true,
+    });
+    const load = session.send(
+      rampHoldSpike({
+        perSec: settings.sendRate,
+        rampMs: settings.rampSec * 1000,
+        holdMs: settings.holdSec * 1000,
+      }),
+      settings.payloadBytes,
+    );
+    await sleep(settings.rampSec * 1000);
+    const paused = await session.pause(settings.fraction);
+    session.note(`${paused} clients stopped reading for ${settings.holdSec - 2} s`);
+    await sleep((settings.holdSec - 2) * 1000);
+    await session.unpause();
+    await load;
+    await session.awaitResumed(60_000);
+    await session.drain(3_000);
+  },
+};
