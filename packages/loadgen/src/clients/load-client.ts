@@ -138,12 +138,10 @@ async function subscribe(client: Client, record: boolean): Promise<boolean> {
   }
   const since = client.baseline === undefined ? undefined : client.highest;
   try {
-    const ack = await client.socket
-      .timeout(30_000)
-      .emitWithAck(EVENTS.subscribe, {
-        stream: client.device.stream,
-        ...(since !== undefined && { since }),
-      });
+    const ack = await client.socket.timeout(30_000).emitWithAck(EVENTS.subscribe, {
+      stream: client.device.stream,
+      ...(since !== undefined && { since }),
+    });
     if (!ack.ok) throw new Error(`${ack.error.code}: ${ack.error.message}`);
     if (client.baseline === undefined) {
       client.baseline = ack.head;
@@ -363,7 +361,7 @@ serveParentCalls<LoadClientCalls>({
     };
     const started = performance.now();
     const durationMs = scheduleDurationMs(schedule);
-    while (senders.length > 0) {
+    while (senders.length > 0 && schedule.length > 0) {
       const elapsed = performance.now() - started;
       const due = scheduledCount(schedule, Math.min(elapsed, durationMs)) - issued;
       for (let i = 0; i < due; i++) {

@@ -1,8 +1,19 @@
 import { describe, expect, test } from 'vitest';
-import { rampHoldSpike, scheduleDurationMs, scheduledCount, shareOfSchedule } from './rate-schedule.js';
+import {
+  rampHoldSpike,
+  scheduleDurationMs,
+  scheduledCount,
+  shareOfSchedule,
+} from './rate-schedule.js';
 
 describe('rate schedules', () => {
-  const schedule = rampHoldSpike({ perSec: 100, rampMs: 2_000, holdMs: 3_000, spikePerSec: 400, spikeMs: 1_000 });
+  const schedule = rampHoldSpike({
+    perSec: 100,
+    rampMs: 2_000,
+    holdMs: 3_000,
+    spikePerSec: 400,
+    spikeMs: 1_000,
+  });
 
   test('a ramp issues half of what its top rate would, a hold all of it, a spike its own rate', () => {
     expect(scheduleDurationMs(schedule)).toBe(6_000);
@@ -24,8 +35,10 @@ describe('rate schedules', () => {
   });
 
   test('steps of length 0 are left out; shares split every rate', () => {
-    expect(rampHoldSpike({ perSec: 10, rampMs: 0, holdMs: 1_000 }).map((step) => step.name)).toEqual(['hold']);
-    const halves = shareOfSchedule(schedule, 2);
+    expect(
+      rampHoldSpike({ perSec: 10, rampMs: 0, holdMs: 1_000 }).map((step) => step.name),
+    ).toEqual(['hold']);
+    const halves = shareOfSchedule(schedule, 0.5);
     expect(scheduledCount(halves, 6_000) * 2).toBe(800);
   });
 });

@@ -24,12 +24,12 @@ export function scheduledCount(schedule: readonly RateStep[], elapsedMs: number)
   return Math.floor(total + 1e-9);
 }
 
-/** Splits every rate of `schedule` by `parts` (one share per client process). */
-export function shareOfSchedule(schedule: readonly RateStep[], parts: number): RateStep[] {
+/** `schedule` with every rate multiplied by `share` (a client process's part of the load). */
+export function shareOfSchedule(schedule: readonly RateStep[], share: number): RateStep[] {
   return schedule.map((step) => ({
     ...step,
-    fromPerSec: step.fromPerSec / parts,
-    toPerSec: step.toPerSec / parts,
+    fromPerSec: step.fromPerSec * share,
+    toPerSec: step.toPerSec * share,
   }));
 }
 
@@ -46,7 +46,12 @@ export function rampHoldSpike(options: {
 }): RateStep[] {
   const steps: RateStep[] = [
     { name: 'ramp', durationMs: options.rampMs, fromPerSec: 0, toPerSec: options.perSec },
-    { name: 'hold', durationMs: options.holdMs, fromPerSec: options.perSec, toPerSec: options.perSec },
+    {
+      name: 'hold',
+      durationMs: options.holdMs,
+      fromPerSec: options.perSec,
+      toPerSec: options.perSec,
+    },
   ];
   if (options.spikePerSec !== undefined && options.spikeMs) {
     steps.push({

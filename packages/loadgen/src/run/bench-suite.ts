@@ -1,4 +1,9 @@
-import type { ScenarioResult, TargetName, TargetRun, ThresholdCheck } from '../report/load-report.js';
+import type {
+  ScenarioResult,
+  TargetName,
+  TargetRun,
+  ThresholdCheck,
+} from '../report/load-report.js';
 import { chatFanout } from '../scenarios/chat-fanout.js';
 import { connectionStorm } from '../scenarios/connection-storm.js';
 import { largeRoom } from '../scenarios/large-room.js';
@@ -43,8 +48,14 @@ export const BENCH_SUITE: readonly SuiteEntry[] = [
   { name: 'presence-typing', scenario: presenceTyping, overrides: {}, targets: undefined },
 ];
 
-function runOf(results: readonly ScenarioResult[], name: string, target: TargetName): TargetRun | undefined {
-  return results.find((result) => result.scenario === name)?.runs.find((run) => run.target === target);
+function runOf(
+  results: readonly ScenarioResult[],
+  name: string,
+  target: TargetName,
+): TargetRun | undefined {
+  return results
+    .find((result) => result.scenario === name)
+    ?.runs.find((run) => run.target === target);
 }
 
 /** The targets for the bench, each beside bare socket.io measured in the same run. */
@@ -55,7 +66,14 @@ export function suiteChecks(results: readonly ScenarioResult[]): ThresholdCheck[
   if (ccs && bare) {
     const name = 'connection-storm';
     checks.push(
-      check(name, 'ccs', 'connections.succeeded', ccs.connections.succeeded, '>=', ccs.connections.attempted),
+      check(
+        name,
+        'ccs',
+        'connections.succeeded',
+        ccs.connections.succeeded,
+        '>=',
+        ccs.connections.attempted,
+      ),
       check(
         name,
         'ccs',
@@ -64,20 +82,43 @@ export function suiteChecks(results: readonly ScenarioResult[]): ThresholdCheck[
         '<=',
         1.5,
       ),
-      check(name, 'ccs', 'connections.perSec ÷ bare', ratio(ccs.connections.perSec, bare.connections.perSec), '>=', 0.8),
+      check(
+        name,
+        'ccs',
+        'connections.perSec ÷ bare',
+        ratio(ccs.connections.perSec, bare.connections.perSec),
+        '>=',
+        0.8,
+      ),
       check(name, 'ccs', 'subscribes.perSec', ccs.subscribes?.perSec ?? 0, '>=', 2_000),
-      check(name, 'ccs', 'subscribes.latency.p99Ms', ccs.subscribes?.latency.p99Ms ?? Infinity, '<=', 50),
+      check(
+        name,
+        'ccs',
+        'subscribes.latency.p99Ms',
+        ccs.subscribes?.latency.p99Ms ?? Infinity,
+        '<=',
+        50,
+      ),
     );
   }
   const fleet = runOf(results, 'connection-storm-3-gateways', 'ccs');
   if (fleet) {
     checks.push(
-      check('connection-storm-3-gateways', 'ccs', 'connections.succeeded', fleet.connections.succeeded, '>=', 50_000),
+      check(
+        'connection-storm-3-gateways',
+        'ccs',
+        'connections.succeeded',
+        fleet.connections.succeeded,
+        '>=',
+        50_000,
+      ),
     );
   }
   const storm = runOf(results, 'reconnect-storm', 'ccs');
   if (storm?.resume) {
-    checks.push(check('reconnect-storm', 'ccs', 'resume.time.p99Ms', storm.resume.time.p99Ms, '<=', 500));
+    checks.push(
+      check('reconnect-storm', 'ccs', 'resume.time.p99Ms', storm.resume.time.p99Ms, '<=', 500),
+    );
   }
   return checks;
 }

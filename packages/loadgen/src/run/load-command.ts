@@ -46,12 +46,27 @@ function targets(value: string): TargetName[] {
 }
 
 /** CLI flag → setting it overrides. */
-const SETTING_FLAGS: readonly (readonly [string, keyof ScenarioSettings, string, (v: string) => number])[] = [
+const SETTING_FLAGS: readonly (readonly [
+  string,
+  keyof ScenarioSettings,
+  string,
+  (v: string) => number,
+])[] = [
   ['--conversations <n>', 'conversations', 'conversations seeded', count],
   ['--users-per-conversation <n>', 'usersPerConversation', 'members of each conversation', count],
   ['--devices-per-user <n>', 'devicesPerUser', 'devices (sockets) of each user', count],
-  ['--senders-per-conversation <n>', 'sendersPerConversation', 'devices of each conversation that send', count],
-  ['--connect-rate <n>', 'connectRate', 'connects per second (0: as fast as --connect-concurrency allows)', count],
+  [
+    '--senders-per-conversation <n>',
+    'sendersPerConversation',
+    'devices of each conversation that send',
+    count,
+  ],
+  [
+    '--connect-rate <n>',
+    'connectRate',
+    'connects per second (0: as fast as --connect-concurrency allows)',
+    count,
+  ],
   ['--connect-concurrency <n>', 'connectConcurrency', 'handshakes in flight at once', count],
   ['--subscribe-rate <n>', 'subscribeRate', 'subscribes per second (connection-storm)', count],
   ['--send-rate <n>', 'sendRate', 'messages per second over all senders, once ramped up', count],
@@ -61,9 +76,24 @@ const SETTING_FLAGS: readonly (readonly [string, keyof ScenarioSettings, string,
   ['--spike <seconds>', 'spikeSec', 'length of the spike (0: none)', count],
   ['--payload-bytes <n>', 'payloadBytes', 'message body size', count],
   ['--servers <n>', 'servers', 'server processes per target (CCS gateways)', count],
-  ['--client-processes <n>', 'clientProcesses', 'client processes (more are used when sockets need them)', count],
-  ['--source-addresses <n>', 'sourceAddresses', 'loopback source addresses 127.0.0.1… the sockets are spread over', count],
-  ['--fraction <share>', 'fraction', 'share of clients dropped (reconnect-storm) or paused (slow-consumers)', fraction],
+  [
+    '--client-processes <n>',
+    'clientProcesses',
+    'client processes (more are used when sockets need them)',
+    count,
+  ],
+  [
+    '--source-addresses <n>',
+    'sourceAddresses',
+    'loopback source addresses 127.0.0.1… the sockets are spread over',
+    count,
+  ],
+  [
+    '--fraction <share>',
+    'fraction',
+    'share of clients dropped (reconnect-storm) or paused (slow-consumers)',
+    fraction,
+  ],
   ['--typing-rate <n>', 'typingRate', 'typing updates per second (presence-typing)', count],
 ];
 
@@ -132,12 +162,19 @@ export function createLoadCommand(): Command {
     .option('--targets <list>', `comma-separated: ${TARGET_NAMES.join(', ')}`, targets)
     .option('--max-p99 <ms>', 'fail when a CCS send → receive p99 exceeds this', count)
     .option('--max-connect-p99 <ms>', 'fail when a CCS connect-time p99 exceeds this', count)
-    .option('--min-connects-per-sec <n>', 'fail when CCS connects per second fall below this', count)
+    .option(
+      '--min-connects-per-sec <n>',
+      'fail when CCS connects per second fall below this',
+      count,
+    )
     .option('--max-resume-p99 <ms>', 'fail when a CCS resume-time p99 exceeds this', count)
     .option('--out <file>', 'write the JSON report here')
     .option('--html <file>', 'write the self-contained HTML report here')
     .addOption(
-      new Option('--database-url <url>', 'PostgreSQL maintenance database (a database per scenario is created from it and dropped)')
+      new Option(
+        '--database-url <url>',
+        'PostgreSQL maintenance database (a database per scenario is created from it and dropped)',
+      )
         .env('DATABASE_URL')
         .default('postgres://postgres@127.0.0.1:5432/postgres'),
     )
@@ -146,16 +183,21 @@ export function createLoadCommand(): Command {
         .env('REDIS_URL')
         .default('redis://127.0.0.1:6379'),
     );
-  for (const [flags, , description, parse] of SETTING_FLAGS) command.option(flags, description, parse);
+  for (const [flags, , description, parse] of SETTING_FLAGS)
+    command.option(flags, description, parse);
   command.action(async (name: string, options: ParsedOptions) => {
     const suite = name === 'suite';
     const scenario = SCENARIOS.get(name);
     if (!suite && !scenario) {
-      throw new InvalidArgumentError(`unknown scenario ${name}; one of ${[...SCENARIOS.keys()].join(', ')}, suite`);
+      throw new InvalidArgumentError(
+        `unknown scenario ${name}; one of ${[...SCENARIOS.keys()].join(', ')}, suite`,
+      );
     }
     const overrides: Partial<Record<keyof ScenarioSettings, number>> = {};
     for (const [flags, key] of SETTING_FLAGS) {
-      const camel = flags.slice(2, flags.indexOf(' ')).replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
+      const camel = flags
+        .slice(2, flags.indexOf(' '))
+        .replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
       const value = options[camel];
       if (typeof value === 'number') overrides[key] = value;
     }
@@ -183,7 +225,9 @@ export function createLoadCommand(): Command {
     const thresholds: Thresholds = {
       ...(options.maxP99 !== undefined && { maxP99Ms: options.maxP99 }),
       ...(options.maxConnectP99 !== undefined && { maxConnectP99Ms: options.maxConnectP99 }),
-      ...(options.minConnectsPerSec !== undefined && { minConnectsPerSec: options.minConnectsPerSec }),
+      ...(options.minConnectsPerSec !== undefined && {
+        minConnectsPerSec: options.minConnectsPerSec,
+      }),
       ...(options.maxResumeP99 !== undefined && { maxResumeP99Ms: options.maxResumeP99 }),
     };
     const checks: ThresholdCheck[] = [

@@ -54,7 +54,13 @@ export async function writeMessagesWithSql(
         .query({
           name: 'ccs-load-insert-message',
           text: INSERT_MESSAGE,
-          values: [device.conversationId, device.userId, device.deviceId, `${prefix}-${issued}`, body],
+          values: [
+            device.conversationId,
+            device.userId,
+            device.deviceId,
+            `${prefix}-${issued}`,
+            body,
+          ],
         })
         .then(
           () => void committed++,

@@ -94,6 +94,8 @@ export class TargetSession {
   private readonly sqlHeads = new Map<string, number>();
   private typingResults: TypingResult[] = [];
   private rssPerConnection: number[] = [];
+  /** Share of the senders each client process holds. */
+  private sendShares: number[] = [];
   private sqlWrites: { committed: number; elapsedMs: number } | undefined;
 
   private constructor(
@@ -109,9 +111,12 @@ export class TargetSession {
     try {
       for (let index = 0; index < options.servers; index++) {
         servers.push(
-          await ChildLink.fork<TargetServerCalls>(siblingModule(import.meta.url, '../targets/target-server'), {
-            nodeFlags: ['--expose-gc'],
-          }),
+          await ChildLink.fork<TargetServerCalls>(
+            siblingModule(import.meta.url, '../targets/target-server'),
+            {
+              nodeFlags: ['--expose-gc'],
+            },
+          ),
         );
       }
       const urls: string[] = [];
@@ -132,7 +137,11 @@ export class TargetSession {
         Math.ceil(options.devices / SOCKETS_PER_CLIENT_PROCESS),
       );
       for (let index = 0; index < processes; index++) {
-        clients.push(await ChildLink.fork<LoadClientCalls>(siblingModule(import.meta.url, '../clients/load-client')));
+        clients.push(
+          await ChildLink.fork<LoadClientCalls>(
+            siblingModule(import.meta.url, '../clients/load-client'),
+          ),
+        );
       }
       return new TargetSession(options, servers, urls, clients);
     } catch (error) {
@@ -158,6 +167,10 @@ export class TargetSession {
   async open(options: OpenOptions): Promise<void> {
     const shares = this.clients.map((): LoadDevice[] => []);
     options.devices.forEach((device, index) => shares[index % shares.length]!.push(device));
+    const senders = options.devices.filter((device) => device.sender).length;
+    this.sendShares = shares.map((share) =>
+      senders === 0 ? 0 : share.filter((device) => device.sender).length / senders,
+    );
     const sources = Array.from(
       { length: this.options.sourceAddresses },
       (_, index) => `127.0.0.${index + 1}`,
@@ -180,7 +193,9 @@ export class TargetSession {
     this.connection = this.connectionStats(results);
     if (options.subscribe) this.subscribes = this.subscribeStats(results.map((r) => r.subscribes));
     if (this.connection.failed > 0) {
-      this.note(`${this.connection.failed} connects failed: ${this.connection.failures.join('; ')}`);
+      this.note(
+        `${this.connection.failed} connects failed: ${this.connection.failures.join('; ')}`,
+      );
     }
   }
 
@@ -218,9 +233,10 @@ export class TargetSession {
     this.options.progress.step(`${this.target}: send`, Math.round(durationMs / 1000));
     const ticker = this.tick(durationMs);
     const results = await Promise.all(
-      this.clients.map((client) =>
+      this.clients.map((client, index) =>
         client.call('send', {
-          schedule: shareOfSchedule(schedule, this.clients.length),
+          // Each process sends its senders' part of the load.
+          schedule: shareOfSchedule(schedule, this.sendShares[index] ?? 0),
           bodyBytes,
           ackTimeoutMs: 30_000,
         }),
@@ -445,10 +461,18 @@ export class TargetSession {
     if (this.typingResults.length > 0) {
       const typed = this.typingResults.reduce((total, result) => total + result.acked, 0);
       const heard = this.typingResults.reduce((total, result) => total + result.received, 0);
-      const presence = this.typingResults.reduce((total, result) => total + result.presenceEvents, 0);
+      const presence = this.typingResults.reduce(
+        (total, result) => total + result.presenceEvents,
+        0,
+      );
+      const typingRefused = new Map<string, number>();
+      for (const result of this.typingResults) addCounts(typingRefused, result.refused);
       this.note(
         `typing: ${typed} updates acked (p99 ${typingAck.percentiles().p99Ms} ms), ` +
-          `${heard} typing events and ${presence} presence events received`,
+          `${heard} typing events and ${presence} presence events received` +
+          (typingRefused.size > 0
+            ? `; refused: ${[...typingRefused].map(([code, n]) => `${code} ${n}`).join(', ')}`
+            : ''),
       );
     }
     const clientCpuMicros = tallies.reduce((total, tally) => total + tally.cpuMicros, 0);
@@ -492,8 +516,7 @@ export class TargetSession {
         },
       }),
       servers: usages.map((usage, index) => this.serverUsage(usage, index)),
-      clientCpuCores:
-        Math.round((clientCpuMicros / 1e6 / Math.max(durationSec, 1e-3)) * 100) / 100,
+      clientCpuCores: Math.round((clientCpuMicros / 1e6 / Math.max(durationSec, 1e-3)) * 100) / 100,
       notes: this.notes,
     };
   }

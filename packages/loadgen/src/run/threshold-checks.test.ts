@@ -59,11 +59,22 @@ const scenario = (name: string, runs: TargetRun[]): ScenarioResult => ({
 describe('threshold checks', () => {
   test('every CCS run is held to no loss, duplicate or reordering; peers are not', () => {
     const checks = thresholdChecks(
-      [scenario('chat-fanout', [run('ccs', { delivery: { expected: 10, received: 9, lost: 1, duplicated: 0, outOfOrder: 0 } }), run('bare', { delivery: { expected: 10, received: 5, lost: 5, duplicated: 0, outOfOrder: 0 } })])],
+      [
+        scenario('chat-fanout', [
+          run('ccs', {
+            delivery: { expected: 10, received: 9, lost: 1, duplicated: 0, outOfOrder: 0 },
+          }),
+          run('bare', {
+            delivery: { expected: 10, received: 5, lost: 5, duplicated: 0, outOfOrder: 0 },
+          }),
+        ]),
+      ],
       {},
     );
     expect(checks.every((check) => check.target === 'ccs')).toBe(true);
-    expect(checks.filter((check) => !check.passed).map((check) => check.metric)).toEqual(['delivery.lost']);
+    expect(checks.filter((check) => !check.passed).map((check) => check.metric)).toEqual([
+      'delivery.lost',
+    ]);
   });
 
   test('--max-p99 and the other limits are checked against CCS runs', () => {
@@ -87,7 +98,13 @@ describe('threshold checks', () => {
     });
     const checks = suiteChecks([scenario('connection-storm', [ccs, bare])]);
     const byMetric = new Map(checks.map((check) => [check.metric, check]));
-    expect(byMetric.get('rssPerConnectionBytes ÷ bare')).toMatchObject({ actual: 1.2, passed: true });
-    expect(byMetric.get('connections.perSec ÷ bare')).toMatchObject({ actual: 0.507, passed: false });
+    expect(byMetric.get('rssPerConnectionBytes ÷ bare')).toMatchObject({
+      actual: 1.2,
+      passed: true,
+    });
+    expect(byMetric.get('connections.perSec ÷ bare')).toMatchObject({
+      actual: 0.507,
+      passed: false,
+    });
   });
 });

@@ -57,16 +57,52 @@ export function thresholdChecks(
       const name = result.scenario;
       checks.push(...guarantees(name, run));
       if (thresholds.maxP99Ms !== undefined && run.sendToReceive) {
-        checks.push(check(name, run.target, 'sendToReceive.p99Ms', run.sendToReceive.p99Ms, '<=', thresholds.maxP99Ms));
+        checks.push(
+          check(
+            name,
+            run.target,
+            'sendToReceive.p99Ms',
+            run.sendToReceive.p99Ms,
+            '<=',
+            thresholds.maxP99Ms,
+          ),
+        );
       }
       if (thresholds.maxConnectP99Ms !== undefined && run.connections.succeeded > 0) {
-        checks.push(check(name, run.target, 'connections.connectTime.p99Ms', run.connections.connectTime.p99Ms, '<=', thresholds.maxConnectP99Ms));
+        checks.push(
+          check(
+            name,
+            run.target,
+            'connections.connectTime.p99Ms',
+            run.connections.connectTime.p99Ms,
+            '<=',
+            thresholds.maxConnectP99Ms,
+          ),
+        );
       }
       if (thresholds.minConnectsPerSec !== undefined && run.connections.succeeded > 0) {
-        checks.push(check(name, run.target, 'connections.perSec', run.connections.perSec, '>=', thresholds.minConnectsPerSec));
+        checks.push(
+          check(
+            name,
+            run.target,
+            'connections.perSec',
+            run.connections.perSec,
+            '>=',
+            thresholds.minConnectsPerSec,
+          ),
+        );
       }
       if (thresholds.maxResumeP99Ms !== undefined && run.resume) {
-        checks.push(check(name, run.target, 'resume.time.p99Ms', run.resume.time.p99Ms, '<=', thresholds.maxResumeP99Ms));
+        checks.push(
+          check(
+            name,
+            run.target,
+            'resume.time.p99Ms',
+            run.resume.time.p99Ms,
+            '<=',
+            thresholds.maxResumeP99Ms,
+          ),
+        );
       }
     }
   }
