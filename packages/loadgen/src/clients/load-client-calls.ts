@@ -133,7 +133,9 @@ export interface ClientTally {
   readonly disconnects: Readonly<Record<string, number>>;
   readonly dropped: number;
   readonly resumed: number;
-  /** Drop → live again, µs, encoded. */
+  /** Drop → connected again, µs, encoded. */
+  readonly reconnectHistogram: string;
+  /** Connected again → live, µs, encoded. */
   readonly resumeHistogram: string;
   readonly resyncs: number;
   readonly cpuMicros: number;

@@ -42,8 +42,11 @@ export type TargetName = (typeof TARGET_NAMES)[number];
 export interface ServerUsage {
   /** Peak resident set size, bytes. */
   readonly peakRssBytes: number;
-  /** (RSS with every client connected − RSS before the first connect) ÷ connections. */
-  readonly rssPerConnectionBytes: number;
+  /**
+   * (RSS after a full GC with every client connected − RSS before the first connect) ÷
+   * connections; measured by the scenarios that hold connections idle (connection-storm).
+   */
+  readonly rssPerConnectionBytes?: number;
   /** Mean CPU use over the run, in cores (1 = one core busy). */
   readonly cpuCores: number;
   /** Event-loop delay (`monitorEventLoopDelay`), ms. */
@@ -90,7 +93,15 @@ export interface DeliveryStats {
 export interface ResumeStats {
   readonly dropped: number;
   readonly resumed: number;
-  /** Drop → the client is live again with nothing missing (CCS: re-subscribe acked with `since`; socket.io CSR: `connect` with `recovered`). */
+  /**
+   * Drop → connected again: socket.io's reconnection delay (1 s ± 50 %) plus the handshake,
+   * queued behind everyone else's in a storm.
+   */
+  readonly reconnect: LatencyDistribution;
+  /**
+   * Connected again → live with nothing missing (CCS: re-subscribe with `since` acked, the gap
+   * replayed; socket.io CSR: `connect` with `recovered`, else re-joined and the gap lost).
+   */
   readonly time: LatencyDistribution;
 }
 

@@ -222,6 +222,13 @@ const RESUME_METRICS: readonly MetricSpec[] = [
   },
   {
     group: 'Resume',
+    label: 'reconnect p99',
+    value: (run) => percentile(run.resume?.reconnect, run.resume?.reconnect.p99Ms),
+    format: formatMs,
+    better: 'lower',
+  },
+  {
+    group: 'Resume',
     label: 'resume p99',
     value: (run) => percentile(run.resume?.time, run.resume?.time.p99Ms),
     format: formatMs,
@@ -246,7 +253,12 @@ const SERVER_METRICS: readonly MetricSpec[] = [
   {
     group: 'Server',
     label: 'RSS per connection',
-    value: (run) => mean(servers(run, (server) => server.rssPerConnectionBytes)),
+    value: (run) =>
+      mean(
+        servers(run, (server) => server.rssPerConnectionBytes ?? Number.NaN).filter(
+          Number.isFinite,
+        ),
+      ),
     format: formatBytes,
     better: 'lower',
   },

@@ -303,6 +303,7 @@ function stormRun(profile: Profile, index: number): TargetRun {
       resume: {
         dropped,
         resumed,
+        reconnect: logNormalDistribution(900, 2400, resumed),
         time:
           profile.target === 'ccs'
             ? logNormalDistribution(412, 1840, resumed)

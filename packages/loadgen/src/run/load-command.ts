@@ -105,6 +105,7 @@ interface ParsedOptions {
   readonly maxResumeP99?: number;
   readonly out?: string;
   readonly html?: string;
+  readonly profileServers?: string;
   readonly databaseUrl: string;
   readonly redisUrl: string;
   readonly [setting: string]: unknown;
@@ -122,13 +123,13 @@ async function describeMachine(databaseUrl: string): Promise<MachineDescription>
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    const { rows } = await client.query<{ version: string }>('SHOW server_version');
+    const { rows } = await client.query<{ server_version: string }>('SHOW server_version');
     return {
       cpuModel: os.cpus()[0]?.model ?? 'unknown',
       cores: os.cpus().length,
       memoryBytes: os.totalmem(),
       node: process.version,
-      postgres: rows[0]?.version ?? 'unknown',
+      postgres: rows[0]?.server_version ?? 'unknown',
       openFileLimit: openFileLimit(),
       platform: `${os.platform()} ${os.release()}`,
     };
@@ -169,6 +170,10 @@ export function createLoadCommand(): Command {
     )
     .option('--max-resume-p99 <ms>', 'fail when a CCS resume-time p99 exceeds this', count)
     .option('--out <file>', 'write the JSON report here')
+    .option(
+      '--profile-servers <dir>',
+      'write a V8 CPU profile of every server process here (where the time goes)',
+    )
     .option('--html <file>', 'write the self-contained HTML report here')
     .addOption(
       new Option(
@@ -205,6 +210,7 @@ export function createLoadCommand(): Command {
       adminUrl: options.databaseUrl,
       redisUrl: options.redisUrl,
       progress: new LoadProgress(),
+      ...(options.profileServers && { profileDir: path.resolve(options.profileServers) }),
     };
     const startedAt = new Date().toISOString();
     const machine = await describeMachine(options.databaseUrl);

@@ -16,6 +16,8 @@ export interface LoadEnvironment {
   readonly adminUrl: string;
   readonly redisUrl: string;
   readonly progress: LoadProgress;
+  /** Write a V8 CPU profile of every server process into this directory. */
+  readonly profileDir?: string;
 }
 
 /** The settings a scenario runs with: its defaults, then `overrides`. */
@@ -66,6 +68,7 @@ export async function runScenario(
         devices: devices.length,
         sourceAddresses: settings.sourceAddresses,
         progress,
+        ...(options.environment.profileDir && { profileDir: options.environment.profileDir }),
       });
       try {
         await scenario.drive({ session, devices, settings, rig });

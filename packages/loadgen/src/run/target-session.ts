@@ -48,6 +48,8 @@ export interface TargetSessionOptions {
   /** Loopback source addresses the client sockets are spread over. */
   readonly sourceAddresses: number;
   readonly progress: LoadProgress;
+  /** Write a V8 CPU profile of every server process into this directory. */
+  readonly profileDir?: string;
 }
 
 /** Options of {@link TargetSession.open}. */
@@ -114,7 +116,16 @@ export class TargetSession {
           await ChildLink.fork<TargetServerCalls>(
             siblingModule(import.meta.url, '../targets/target-server'),
             {
-              nodeFlags: ['--expose-gc'],
+              nodeFlags: [
+                '--expose-gc',
+                ...(options.profileDir
+                  ? [
+                      '--cpu-prof',
+                      // A directory per server: each of its threads writes a profile there.
+                      `--cpu-prof-dir=${options.profileDir}/${options.target}-${index}`,
+                    ]
+                  : []),
+              ],
             },
           ),
         );
@@ -512,6 +523,7 @@ export class TargetSession {
         resume: {
           dropped,
           resumed: tallies.reduce((total, tally) => total + tally.resumed, 0),
+          reconnect: toDistribution(merge(tallies.map((tally) => tally.reconnectHistogram))),
           time: toDistribution(merge(tallies.map((tally) => tally.resumeHistogram))),
         },
       }),
@@ -524,7 +536,9 @@ export class TargetSession {
   private serverUsage(usage: TargetUsage, index: number): ServerUsage {
     return {
       peakRssBytes: usage.peakRssBytes,
-      rssPerConnectionBytes: this.rssPerConnection[index] ?? 0,
+      ...(this.rssPerConnection[index] !== undefined && {
+        rssPerConnectionBytes: this.rssPerConnection[index],
+      }),
       cpuCores: Math.round((usage.cpuMicros / Math.max(usage.elapsedMicros, 1)) * 100) / 100,
       eventLoopLagP99Ms: Math.round(usage.eventLoopLagP99Ms * 100) / 100,
       eventLoopLagMaxMs: Math.round(usage.eventLoopLagMaxMs * 100) / 100,
