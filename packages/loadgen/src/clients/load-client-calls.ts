@@ -122,8 +122,10 @@ export interface ClientTally {
   readonly streams: readonly StreamReceipt[];
   readonly duplicated: number;
   readonly outOfOrder: number;
-  /** Send → receive, µs, encoded. */
+  /** Send → receive, µs, encoded (clients that never stopped reading). */
   readonly receiveHistogram: string;
+  /** Send → receive of the clients that stopped reading at some point, µs, encoded. */
+  readonly stalledHistogram: string;
   /** committedAt → receive, µs, encoded. */
   readonly commitHistogram: string;
   /** Per second of the load (by send time): encoded send → receive histograms. */

@@ -45,6 +45,8 @@ interface Client {
   /** When it was connected again (µs), until it is live. */
   reconnectedAt: number | undefined;
   paused: boolean;
+  /** Stopped reading at some point of the run: its latencies are tallied apart. */
+  stalled: boolean;
 }
 
 const clients: Client[] = [];
@@ -53,6 +55,7 @@ const tally = {
   duplicated: 0,
   outOfOrder: 0,
   receive: LatencyHistogram.empty(),
+  stalled: LatencyHistogram.empty(),
   commit: LatencyHistogram.empty(),
   timeline: new Map<number, LatencyHistogram>(),
   firstReceiveMicros: 0,
@@ -122,6 +125,10 @@ function receive(client: Client, change: ChangeEvent, receivedAt: number): void 
   const stamp = typeof data.body === 'string' ? decodeBody(data.body) : undefined;
   if (!stamp) return;
   const latency = receivedAt - stamp.sentAtMicros;
+  if (client.stalled) {
+    tally.stalled.record(latency);
+    return;
+  }
   tally.receive.record(latency);
   const second = Math.max(0, Math.floor((stamp.sentAtMicros - loadStartMicros) / 1_000_000));
   let perSecond = tally.timeline.get(second);
@@ -215,6 +222,7 @@ function openSocket(
     droppedAt: undefined,
     reconnectedAt: undefined,
     paused: false,
+    stalled: false,
   };
   socket.on(EVENTS.changes, (frame) => {
     const at = nowMicros();
@@ -461,13 +469,17 @@ serveParentCalls<LoadClientCalls>({
   },
 
   pause({ fraction }) {
-    const chosen = clients.slice(0, Math.round(clients.length * fraction));
+    // Receivers only: a sender that stops reading would also stop hearing its acks.
+    const chosen = clients
+      .filter((client) => !client.device.sender)
+      .slice(0, Math.round(clients.length * fraction));
     for (const client of chosen) {
       const transport = client.socket.io.engine.transport as unknown as {
         readonly ws?: { pause(): void };
       };
       transport.ws?.pause();
       client.paused = true;
+      client.stalled = true;
     }
     return { paused: chosen.length };
   },
@@ -507,6 +519,7 @@ serveParentCalls<LoadClientCalls>({
       duplicated: tally.duplicated,
       outOfOrder: tally.outOfOrder,
       receiveHistogram: tally.receive.encode(),
+      stalledHistogram: tally.stalled.encode(),
       commitHistogram: tally.commit.encode(),
       timeline: Object.fromEntries(
         [...tally.timeline].map(([second, histogram]) => [second, histogram.encode()]),

@@ -448,6 +448,14 @@ export class TargetSession {
     if (resyncs > 0) this.note(`${resyncs} resync_required received`);
     const dropped = tallies.reduce((total, tally) => total + tally.dropped, 0);
     const receive = merge(tallies.map((tally) => tally.receiveHistogram));
+    const stalled = merge(tallies.map((tally) => tally.stalledHistogram));
+    if (stalled.count > 0) {
+      const { count, p50Ms, p99Ms, maxMs } = stalled.percentiles();
+      this.note(
+        `clients that stopped reading: ${count} deliveries, p50 ${p50Ms} ms, p99 ${p99Ms} ms, ` +
+          `max ${maxMs} ms (not in send → receive, which is the clients that kept reading)`,
+      );
+    }
     const seconds = new Map<number, string[]>();
     for (const tally of tallies) {
       for (const [second, encoded] of Object.entries(tally.timeline)) {
@@ -510,7 +518,9 @@ export class TargetSession {
       timeline,
       sendsPerSec: sendSeconds > 0 ? Math.round(acked / sendSeconds) : 0,
       deliveriesPerSec:
-        this.loadStartMicros > 0 ? perSec(receive.count, this.loadStartMicros, lastReceive) : 0,
+        this.loadStartMicros > 0
+          ? perSec(receive.count + stalled.count, this.loadStartMicros, lastReceive)
+          : 0,
       delivery: {
         expected,
         received,

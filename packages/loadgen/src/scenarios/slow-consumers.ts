@@ -9,21 +9,21 @@ import type { Scenario } from './scenario.js';
 export const slowConsumers: Scenario = {
   name: 'slow-consumers',
   description:
-    'Large messages (8 KB) flow into conversations of 10 devices while 10% of the clients stop ' +
-    'reading their TCP socket for most of the run, then read again. CCS runs with a 256 KiB ' +
+    'Large messages (16 KB, 40 a second per conversation) flow into conversations of 10 devices while 10% of the receiving clients stop ' +
+    'reading their TCP socket for most of the run, then read again. CCS runs with a 512 KiB ' +
     'outbound buffer per socket: a stalled socket over it is cut and resumes when it reads again.',
   targets: ['ccs', 'bare', 'redis-streams'],
   defaults: {
-    conversations: 20,
+    conversations: 5,
     usersPerConversation: 5,
     devicesPerUser: 2,
     sendRate: 200,
     rampSec: 1,
     holdSec: 20,
-    payloadBytes: 8_000,
+    payloadBytes: 16_000,
     fraction: 0.1,
   },
-  gatewayLimits: { outboundBufferBytes: 256 * 1024 },
+  gatewayLimits: { outboundBufferBytes: 512 * 1024 },
   async drive({ session, devices, settings }) {
     await session.open({
       devices,

@@ -67,6 +67,7 @@ async function startCcs(config: TargetServerConfig): Promise<{ port: number; run
     limits: {
       sendsPerSecond: 1_000,
       sendBurst: 1_000,
+      sendsInFlightPerSocket: 64,
       ephemeralPerSecond: 100,
       ephemeralBurst: 100,
       ...config.limits,
