@@ -12,6 +12,7 @@ export { ChangeTail, type ChangeTailOptions, type ChangeTailRead } from './chang
 export * as schema from './schema/index.js';
 export {
   findActiveDevice,
+  findActiveDevices,
   findDevice,
   findUser,
   insertConversation,
@@ -25,7 +26,12 @@ export {
   type Device,
   type User,
 } from './queries/directory-queries.js';
-export { readStreamAccess, type StreamAccess } from './queries/access-queries.js';
+export {
+  readStreamAccess,
+  readStreamAccesses,
+  type StreamAccess,
+  type StreamAccessRequest,
+} from './queries/access-queries.js';
 export {
   changeMessage,
   findSentMessage,

@@ -50,4 +50,18 @@ describe('device tokens', () => {
     );
     await expect(verifyDeviceToken(hour, secret)).resolves.toMatchObject({ userId, deviceId });
   });
+
+  it('verifies each token with its own secret only, across more secrets than are kept imported', async () => {
+    const secrets = Array.from({ length: 12 }, (_, i) => `${secret}-${i}`);
+    const tokens = await Promise.all(
+      secrets.map((s) => signDeviceToken({ userId, deviceId }, { secret: s })),
+    );
+    for (let round = 0; round < 2; round++) {
+      for (const [i, token] of tokens.entries()) {
+        await expect(verifyDeviceToken(token, secrets[i]!)).resolves.toMatchObject({ deviceId });
+        const other = secrets[(i + 1) % secrets.length]!;
+        await expect(verifyDeviceToken(token, other)).rejects.toThrow(/signature/);
+      }
+    }
+  });
 });

@@ -7,13 +7,19 @@ import {
 } from '@ccs/protocol';
 import { pino, type Logger } from 'pino';
 import { accessLostBy } from './access-changes.js';
-import { atTime } from './at-time.js';
+import { batchedAccessReads } from './access-reads.js';
+import { Deadlines } from './at-time.js';
 import { ChangeRelay, type ChangeRelayOptions } from './change-relay.js';
 import { DEFAULT_GATEWAY_LIMITS, type GatewayLimits } from './gateway-limits.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import type { GatewayServer, GatewaySocket } from './gateway-socket.js';
 import { useHandshakeAuth } from './handshake-auth.js';
-import { eventHandler, serveClientEvents } from './inbound-events.js';
+import {
+  eventHandler,
+  serveClientEvents,
+  type EventHandlers,
+  type InboundOptions,
+} from './inbound-events.js';
 import { LocalSessions } from './local-sessions.js';
 import { OutboundBuffer } from './outbound-buffer.js';
 import { Presence, presenceListHandler } from './presence.js';
@@ -24,6 +30,7 @@ import {
 } from './presence-store.js';
 import { createRoomBroadcast } from './room-broadcast.js';
 import { SendQueue, TokenBuckets } from './send-limits.js';
+import { RealtimeError } from './realtime-error.js';
 import { SerialQueue } from './serial-queue.js';
 import { dropSlowConsumer, endSession } from './session-end.js';
 import { subscribeSocket, unsubscribeSocket } from './stream-subscriptions.js';
@@ -158,6 +165,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
   });
   const typing = new TypingThrottle();
+  const readAccess = batchedAccessReads(authDb);
 
   const deps: RelayDeps = {
     db,
@@ -216,68 +224,93 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     metrics,
   });
 
-  io.on('connection', (socket) => {
-    metrics?.connectedSockets.inc();
-    socket.on('disconnect', () => {
-      metrics?.connectedSockets.dec();
-      expiry.cancel();
-      sessions.remove(socket, socket.data);
-      for (const subscription of socket.data.subscriptions.values()) subscription.release();
-      socket.data.subscriptions.clear();
-    });
-    const expiry = atTime(socket.data.expiresAt, () =>
+  /** What the gateway keeps of each connected socket besides `socket.data`. */
+  const locals = new WeakMap<GatewaySocket, SocketLocal>();
+  const localOf = (socket: GatewaySocket): SocketLocal => {
+    const local = locals.get(socket);
+    if (!local) throw new RealtimeError('conflict', 'socket disconnected');
+    return local;
+  };
+  const expiries = new Deadlines<GatewaySocket>((socket) =>
+    endSession(
+      socket,
+      {
+        reason: 'token_expired',
+        message: 'the device token expired; connect again with a fresh one',
+      },
+      metrics,
+    ),
+  );
+  const onSlowConsumer = (socket: GatewaySocket): void =>
+    void dropSlowConsumer(socket, authDb, limits.outboundBufferBytes, metrics);
+  // Built once: every handler takes the socket as an argument.
+  const handlers: EventHandlers = {
+    [EVENTS.subscribe]: eventHandler(subscribePayloadSchema, (payload, socket) => {
+      const local = localOf(socket);
+      const deps = { relay, authDb, readAccess, outbound: local.outbound, maxFrameBytes };
+      return local.membership().run(() => subscribeSocket(socket, payload, deps));
+    }),
+    [EVENTS.unsubscribe]: eventHandler(unsubscribePayloadSchema, (payload, socket) =>
+      localOf(socket)
+        .membership()
+        .run(async () => {
+          await unsubscribeSocket(socket, payload.stream);
+          return {};
+        }),
+    ),
+    ...writeEventHandlers(writes, limits.sendsInFlightPerSocket, {
+      get: (socket) => localOf(socket).writesInFlight,
+      set: (socket, count) => {
+        const local = locals.get(socket);
+        if (local) local.writesInFlight = count;
+      },
+    }),
+    [EVENTS.presenceList]: presenceListHandler(presence, ephemeral),
+    [EVENTS.typingUpdate]: typingUpdateHandler(typing, ephemeral),
+  };
+  const inbound: InboundOptions<GatewaySocket> = {
+    eventsPerBatch: limits.eventsPerBatch,
+    refusalsPerSecond: limits.refusalsPerSecond,
+    onFlood: (socket) =>
       endSession(
         socket,
         {
-          reason: 'token_expired',
-          message: 'the device token expired; connect again with a fresh one',
+          reason: 'flooding',
+          message: `over ${limits.refusalsPerSecond} events a second were refused with rate_limited; honour retryAfterMs`,
         },
         metrics,
       ),
-    );
-    const outbound = new OutboundBuffer(
-      socket,
-      limits.outboundBufferBytes,
-      limits.slowConsumerGraceMs,
-      () => void dropSlowConsumer(socket, authDb, limits.outboundBufferBytes, metrics),
-    );
-    // Subscribes and unsubscribes of one socket take effect in the order it sent them.
-    const membership = new SerialQueue();
-    const subscribeDeps = { relay, authDb, outbound, maxFrameBytes };
+    logger,
+    toWireError: (error) => toWireError(error, logger),
+    onRejected: (event, code) => metrics?.clientEventsRejected.inc({ event, code }),
+  };
+  // A listener of every socket (`this` is the socket), not a closure per socket.
+  function onDisconnect(this: GatewaySocket): void {
+    metrics?.connectedSockets.dec();
+    expiries.remove(this, this.data.expiresAt);
+    locals.get(this)?.outbound.close();
+    locals.delete(this);
+    sessions.remove(this, this.data);
+    for (const subscription of this.data.subscriptions.values()) subscription.release();
+    this.data.subscriptions.clear();
+  }
 
-    serveClientEvents(
+  io.on('connection', (socket) => {
+    metrics?.connectedSockets.inc();
+    socket.on('disconnect', onDisconnect);
+    expiries.add(socket, socket.data.expiresAt);
+    locals.set(
       socket,
-      {
-        [EVENTS.subscribe]: eventHandler(subscribePayloadSchema, (payload) =>
-          membership.run(() => subscribeSocket(socket, payload, subscribeDeps)),
+      new SocketLocal(
+        new OutboundBuffer(
+          socket,
+          limits.outboundBufferBytes,
+          limits.slowConsumerGraceMs,
+          onSlowConsumer,
         ),
-        [EVENTS.unsubscribe]: eventHandler(unsubscribePayloadSchema, (payload) =>
-          membership.run(async () => {
-            await unsubscribeSocket(socket, payload.stream);
-            return {};
-          }),
-        ),
-        ...writeEventHandlers(socket, writes, limits.sendsInFlightPerSocket),
-        [EVENTS.presenceList]: presenceListHandler(socket, presence, ephemeral),
-        [EVENTS.typingUpdate]: typingUpdateHandler(socket, typing, ephemeral),
-      },
-      {
-        eventsPerBatch: limits.eventsPerBatch,
-        refusalsPerSecond: limits.refusalsPerSecond,
-        onFlood: () =>
-          endSession(
-            socket,
-            {
-              reason: 'flooding',
-              message: `over ${limits.refusalsPerSecond} events a second were refused with rate_limited; honour retryAfterMs`,
-            },
-            metrics,
-          ),
-        logger,
-        toWireError: (error) => toWireError(error, logger),
-        onRejected: (event, code) => metrics?.clientEventsRejected.inc({ event, code }),
-      },
+      ),
     );
+    serveClientEvents(socket, handlers, inbound);
   });
 
   return {
@@ -289,8 +322,23 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       connectRates.close();
       ephemeral.buckets.close();
       typing.close();
+      expiries.close();
       await presence.close();
       await relay.stop();
     },
   };
+}
+
+/** What the gateway keeps of one connected socket. */
+class SocketLocal {
+  /** Writes of the socket awaiting their ack. */
+  writesInFlight = 0;
+  private queue: SerialQueue | undefined;
+
+  constructor(readonly outbound: OutboundBuffer<GatewaySocket>) {}
+
+  /** Subscribes and unsubscribes of the socket take effect in the order it sent them. */
+  membership(): SerialQueue {
+    return (this.queue ??= new SerialQueue());
+  }
 }

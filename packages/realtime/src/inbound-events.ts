@@ -1,36 +1,44 @@
 import { CLIENT_EVENTS, type Ack, type ClientEventName, type ErrorCode } from '@ccs/protocol';
 import type { Logger } from 'pino';
 import type { Socket } from 'socket.io';
+import type { GatewaySocket } from './gateway-socket.js';
 import type { z } from 'zod';
 import { parsePayload } from './payload-validation.js';
 import { rateLimited } from './send-limits.js';
 import { RealtimeError } from './realtime-error.js';
 
-/** How one client event is validated and served; the result is spread into `{ ok: true }`. */
-export interface EventHandler {
+/**
+ * How one client event is validated and served, for every socket (the socket is an argument:
+ * nothing is built per socket); the result is spread into `{ ok: true }`.
+ */
+export interface EventHandler<S = GatewaySocket> {
   readonly schema: z.ZodType;
   /**
    * Cheap checks before the payload is even parsed (rate limits): throws the error to answer
    * with, or returns what `run` must call once done (e.g. to free an in-flight slot).
    */
-  readonly admit?: () => () => void;
-  readonly run: (payload: unknown) => Promise<object>;
+  readonly admit?: (socket: S) => () => void;
+  readonly run: (payload: unknown, socket: S) => Promise<object>;
 }
 
 /** An {@link EventHandler} whose `run` gets the payload as `schema` parsed it. */
-export function eventHandler<Schema extends z.ZodType>(
+export function eventHandler<Schema extends z.ZodType, S = GatewaySocket>(
   schema: Schema,
-  run: (payload: z.infer<Schema>) => Promise<object>,
-  admit?: () => () => void,
-): EventHandler {
-  return { schema, run: run as (payload: unknown) => Promise<object>, ...(admit && { admit }) };
+  run: (payload: z.infer<Schema>, socket: S) => Promise<object>,
+  admit?: (socket: S) => () => void,
+): EventHandler<S> {
+  return {
+    schema,
+    run: run as (payload: unknown, socket: S) => Promise<object>,
+    ...(admit && { admit }),
+  };
 }
 
 /** A handler for each event of the protocol. */
-export type EventHandlers = { readonly [E in ClientEventName]: EventHandler };
+export type EventHandlers<S = GatewaySocket> = { readonly [E in ClientEventName]: EventHandler<S> };
 
-/** Options of {@link serveClientEvents}. */
-export interface InboundOptions {
+/** Options of {@link serveClientEvents}: the same for every socket. */
+export interface InboundOptions<S> {
   /**
    * Events handled per socket in one turn of the event loop (one long-polling request is always
    * one turn; so are the WebSocket frames read together); the rest are refused with
@@ -50,7 +58,7 @@ export interface InboundOptions {
    * and `onFlood` is called, once.
    */
   readonly refusalsPerSecond: number;
-  readonly onFlood: () => void;
+  readonly onFlood: (socket: S) => void;
 }
 
 const KNOWN_EVENTS: ReadonlySet<string> = new Set(CLIENT_EVENTS);
@@ -66,46 +74,21 @@ const BATCH_RETRY_AFTER_MS = 50;
  * than `refusalsPerSecond` of those is flooding (`onFlood`). An event without an ack cannot be answered:
  * it is counted and dropped, and so is an ack the client sends (the server never asks for one).
  */
-export function serveClientEvents(
-  socket: Socket,
-  handlers: EventHandlers,
-  options: InboundOptions,
+export function serveClientEvents<S extends Socket>(
+  socket: S,
+  handlers: EventHandlers<S>,
+  options: InboundOptions<S>,
 ): void {
-  let inBatch = 0;
-  let refusals = 0;
-  let refusalsSince = 0;
-  let flooding = false;
-  /** Counts a `rate_limited` answer; a socket over `refusalsPerSecond` is flooding. */
-  const refused = (): void => {
-    const now = Date.now();
-    if (now - refusalsSince >= 1000) {
-      refusalsSince = now;
-      refusals = 0;
-    }
-    if (++refusals > options.refusalsPerSecond && !flooding) {
-      flooding = true;
-      options.onFlood();
-    }
-  };
+  const state = new RefusalCount();
   // The gateway never emits with an ack, so every ACK packet (socket.io types 3 and 6) a client
   // sends is out of place; socket.io drops it silently, this counts it.
-  socket.conn.on('packet', (packet: { type: string; data?: unknown }) => {
-    if (packet.type !== 'message' || typeof packet.data !== 'string') return;
-    const type = packet.data.charAt(0);
-    if (type === '3' || type === '6') options.onRejected?.('(ack)', 'unexpected_ack');
-  });
+  if (options.onRejected) socket.conn.on('packet', unexpectedAckCounter(options.onRejected));
   socket.onAny((event: string, ...args: unknown[]) => {
     // socket.io hands the events of one read to `onAny` listeners synchronously: the count
     // starts again once the event loop has finished this turn's reads.
-    if (inBatch++ === 0) setImmediate(() => (inBatch = 0));
+    if (state.inBatch++ === 0) setImmediate(endBatch, state);
     const label = KNOWN_EVENTS.has(event) ? event : '(unknown)';
     const ack = args[args.length - 1];
-    const reject = (error: RealtimeError): void => {
-      options.onRejected?.(label, error.code);
-      if (error.code === 'rate_limited') refused();
-      if (typeof ack === 'function')
-        (ack as (response: Ack) => void)({ ok: false, error: error.toWire() });
-    };
     if (typeof ack !== 'function') {
       // Without an ack there is no way to answer (socket.io sends a function only as the last
       // argument): count it, drop it.
@@ -113,8 +96,13 @@ export function serveClientEvents(
       options.logger.debug({ event: label }, 'client event without an ack dropped');
       return;
     }
-    if (inBatch > options.eventsPerBatch) {
-      reject(
+    if (state.inBatch > options.eventsPerBatch) {
+      rejectWith(
+        socket,
+        state,
+        options,
+        label,
+        ack,
         rateLimited(
           `more than ${options.eventsPerBatch} events in one request; send them in smaller batches`,
           BATCH_RETRY_AFTER_MS,
@@ -123,7 +111,12 @@ export function serveClientEvents(
       return;
     }
     if (!KNOWN_EVENTS.has(event)) {
-      reject(
+      rejectWith(
+        socket,
+        state,
+        options,
+        label,
+        ack,
         new RealtimeError(
           'unknown_event',
           `unknown event ${JSON.stringify(event.slice(0, 64))}; this server handles ${CLIENT_EVENTS.join(', ')}`,
@@ -132,15 +125,22 @@ export function serveClientEvents(
       return;
     }
     if (args.length !== 2) {
-      reject(new RealtimeError('invalid_payload', `${event}: expected one payload and an ack`));
+      rejectWith(
+        socket,
+        state,
+        options,
+        label,
+        ack,
+        new RealtimeError('invalid_payload', `${event}: expected one payload and an ack`),
+      );
       return;
     }
     const handler = handlers[event as ClientEventName];
-    let done: () => void = () => undefined;
+    let done = nothingToUndo;
     try {
-      if (handler.admit) done = handler.admit();
+      if (handler.admit) done = handler.admit(socket);
     } catch (error) {
-      reject(options.toWireError(error));
+      rejectWith(socket, state, options, label, ack, options.toWireError(error));
       return;
     }
     let payload: unknown;
@@ -148,12 +148,12 @@ export function serveClientEvents(
       payload = parsePayload(event, handler.schema, args[0]);
     } catch (error) {
       done();
-      reject(options.toWireError(error));
+      rejectWith(socket, state, options, label, ack, options.toWireError(error));
       return;
     }
     const reply = ack as (response: Ack) => void;
     handler
-      .run(payload)
+      .run(payload, socket)
       .finally(done)
       .then(
         (result) => reply({ ok: true, ...result }),
@@ -161,10 +161,73 @@ export function serveClientEvents(
           const wire = options.toWireError(error);
           if (wire.code === 'rate_limited') {
             options.onRejected?.(label, wire.code);
-            refused();
+            state.refused(socket, options);
           }
           reply({ ok: false, error: wire.toWire() });
         },
       );
   });
+}
+
+/** Answers an event refused before its handler ran, and counts it. */
+function rejectWith<S>(
+  socket: S,
+  state: RefusalCount,
+  options: InboundOptions<S>,
+  label: string,
+  ack: unknown,
+  error: RealtimeError,
+): void {
+  options.onRejected?.(label, error.code);
+  if (error.code === 'rate_limited') state.refused(socket, options);
+  if (typeof ack === 'function')
+    (ack as (response: Ack) => void)({ ok: false, error: error.toWire() });
+}
+
+function nothingToUndo(): void {}
+
+/** One socket's events of this turn, and its `rate_limited` answers of this second. */
+class RefusalCount {
+  inBatch = 0;
+  private refusals = 0;
+  private since = 0;
+  private flooding = false;
+
+  /** Counts a `rate_limited` answer; a socket over `refusalsPerSecond` is flooding. */
+  refused<S>(socket: S, options: InboundOptions<S>): void {
+    const now = Date.now();
+    if (now - this.since >= 1000) {
+      this.since = now;
+      this.refusals = 0;
+    }
+    if (++this.refusals > options.refusalsPerSecond && !this.flooding) {
+      this.flooding = true;
+      options.onFlood(socket);
+    }
+  }
+}
+
+function endBatch(state: RefusalCount): void {
+  state.inBatch = 0;
+}
+
+/** One listener per `onRejected` (so per gateway), shared by every socket's connection. */
+const ackCounters = new WeakMap<
+  NonNullable<InboundOptions<unknown>['onRejected']>,
+  (packet: { type: string; data?: unknown }) => void
+>();
+
+function unexpectedAckCounter(
+  onRejected: NonNullable<InboundOptions<unknown>['onRejected']>,
+): (packet: { type: string; data?: unknown }) => void {
+  let counter = ackCounters.get(onRejected);
+  if (!counter) {
+    counter = (packet) => {
+      if (packet.type !== 'message' || typeof packet.data !== 'string') return;
+      const type = packet.data.charAt(0);
+      if (type === '3' || type === '6') onRejected('(ack)', 'unexpected_ack');
+    };
+    ackCounters.set(onRejected, counter);
+  }
+  return counter;
 }

@@ -25,36 +25,42 @@ const STALL_GRACES = 5;
  * `graceMs` (a burst a reading client drains in time does not count), `onOverflow` is called,
  * once. Sizes are of encoded packets, in UTF-16 code units for text.
  */
-export class OutboundBuffer {
+export class OutboundBuffer<S extends Socket = Socket> {
   private queued = 0;
   private overflowedOnce = false;
   /** Armed while over the limit: fires `graceMs` after the limit was crossed. */
   private graceTimer: NodeJS.Timeout | undefined;
-  private readonly onPacket = (packet: EnginePacket): void => {
+  private readonly onPacket = this.packetCreated.bind(this);
+  private readonly onFlush = this.flushed.bind(this);
+
+  constructor(
+    private readonly socket: S,
+    private readonly limitBytes: number,
+    private readonly graceMs: number,
+    private readonly onOverflow: (socket: S) => void,
+  ) {
+    socket.conn.on('packetCreate', this.onPacket);
+    socket.conn.on('flush', this.onFlush);
+  }
+
+  /** Stops counting (the socket disconnected). */
+  close(): void {
+    clearTimeout(this.graceTimer);
+    this.socket.conn.off('packetCreate', this.onPacket);
+    this.socket.conn.off('flush', this.onFlush);
+  }
+
+  private packetCreated(packet: EnginePacket): void {
     this.queued += sizeOf(packet.data);
     if (this.graceTimer || this.overflowedOnce || this.waiting <= this.limitBytes) return;
     this.graceTimer = setTimeout(() => {
       this.graceTimer = undefined;
       if (this.waiting > this.limitBytes) this.overflow();
     }, this.graceMs);
-  };
-  private readonly onFlush = (packets: readonly EnginePacket[]): void => {
-    for (const packet of packets) this.queued -= sizeOf(packet.data);
-  };
+  }
 
-  constructor(
-    private readonly socket: Socket,
-    private readonly limitBytes: number,
-    private readonly graceMs: number,
-    private readonly onOverflow: () => void,
-  ) {
-    socket.conn.on('packetCreate', this.onPacket);
-    socket.conn.on('flush', this.onFlush);
-    socket.once('disconnect', () => {
-      clearTimeout(this.graceTimer);
-      socket.conn.off('packetCreate', this.onPacket);
-      socket.conn.off('flush', this.onFlush);
-    });
+  private flushed(packets: readonly EnginePacket[]): void {
+    for (const packet of packets) this.queued -= sizeOf(packet.data);
   }
 
   /** Bytes sent to this socket that have not reached the network yet. */
@@ -91,7 +97,7 @@ export class OutboundBuffer {
   private overflow(): void {
     if (this.overflowedOnce || !this.socket.connected) return;
     this.overflowedOnce = true;
-    this.onOverflow();
+    this.onOverflow(this.socket);
   }
 }
 

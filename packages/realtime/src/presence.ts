@@ -301,8 +301,8 @@ export interface EphemeralRates {
  * The `admit` of an ephemeral request: spends a token of the socket's device, or refuses the
  * request with `rate_limited` before its payload is parsed.
  */
-export function admitEphemeral(socket: GatewaySocket, rates: EphemeralRates): () => () => void {
-  return () => {
+export function admitEphemeral(rates: EphemeralRates): (socket: GatewaySocket) => () => void {
+  return (socket) => {
     const waitMs = rates.buckets.take(socket.data.deviceId);
     if (waitMs > 0) {
       throw rateLimited(
@@ -310,19 +310,17 @@ export function admitEphemeral(socket: GatewaySocket, rates: EphemeralRates): ()
         waitMs,
       );
     }
-    return () => undefined;
+    return doNothing;
   };
 }
 
-/** `presence:list` of one socket: who is online in a stream it is subscribed to. */
-export function presenceListHandler(
-  socket: GatewaySocket,
-  presence: Presence,
-  rates: EphemeralRates,
-): EventHandler {
+function doNothing(): void {}
+
+/** `presence:list`, for every socket: who is online in a stream it is subscribed to. */
+export function presenceListHandler(presence: Presence, rates: EphemeralRates): EventHandler {
   return eventHandler(
     presenceListPayloadSchema,
-    async ({ stream }) => {
+    async ({ stream }, socket) => {
       if (!socket.rooms.has(stream)) {
         throw new RealtimeError(
           'forbidden',
@@ -331,6 +329,6 @@ export function presenceListHandler(
       }
       return { members: await presence.list(stream) };
     },
-    admitEphemeral(socket, rates),
+    admitEphemeral(rates),
   );
 }

@@ -1,4 +1,4 @@
-import { readStreamAccess, readStreamPosition, type Database } from '@ccs/db';
+import { readStreamPosition, type Database } from '@ccs/db';
 import {
   EVENTS,
   type ResyncReason,
@@ -7,6 +7,7 @@ import {
   type SubscribeResult,
 } from '@ccs/protocol';
 import { endsStreamAccess } from './access-changes.js';
+import type { ReadAccess } from './access-reads.js';
 import { changeFrames } from './change-frames.js';
 import type { GatewaySocket } from './gateway-socket.js';
 import type { OutboundBuffer } from './outbound-buffer.js';
@@ -16,10 +17,12 @@ import type { StreamRelay } from './stream-relay.js';
 /** What {@link subscribeSocket} needs besides the socket. */
 export interface SubscribeDeps {
   readonly relay: StreamRelay;
-  /** Membership and heads are read here (a pool apart from sends). */
+  /** Heads are read here (a pool apart from sends). */
   readonly authDb: Database;
+  /** Reads membership and the head in one snapshot (batched with other subscribes). */
+  readonly readAccess: ReadAccess;
   /** The socket's outbound buffer: a replay goes at the pace it drains. */
-  readonly outbound: OutboundBuffer;
+  readonly outbound: OutboundBuffer<GatewaySocket>;
   /** Replay frames are cut at about this size. */
   readonly maxFrameBytes: number;
 }
@@ -40,7 +43,7 @@ export async function subscribeSocket(
   if (subscriptions.has(stream)) {
     throw new RealtimeError('conflict', `already subscribed to ${stream}`);
   }
-  const access = await readStreamAccess(deps.authDb, stream, socket.data.userId);
+  const access = await deps.readAccess(stream, socket.data.userId);
   if (!access.allowed)
     throw new RealtimeError('forbidden', `not allowed to subscribe to ${stream}`);
   if (since !== undefined && since > access.head) {

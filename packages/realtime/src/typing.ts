@@ -55,18 +55,14 @@ export class TypingThrottle {
 }
 
 /**
- * `typing:update` of one socket: in a conversation it is subscribed to, passed on as `typing`
+ * `typing:update`, for every socket: in a conversation it is subscribed to, passed on as `typing`
  * to the conversation's other sockets on every node (the sender's other devices included),
  * unless the throttle holds it back (`forwarded: false`). Never stored, never numbered.
  */
-export function typingUpdateHandler(
-  socket: GatewaySocket,
-  throttle: TypingThrottle,
-  rates: EphemeralRates,
-): EventHandler {
+export function typingUpdateHandler(throttle: TypingThrottle, rates: EphemeralRates): EventHandler {
   return eventHandler(
     typingUpdatePayloadSchema,
-    async ({ conversationId, typing }) => {
+    async ({ conversationId, typing }, socket: GatewaySocket) => {
       const stream = streamName('conversation', conversationId);
       if (!socket.rooms.has(stream)) {
         throw new RealtimeError(
@@ -85,6 +81,6 @@ export function typingUpdateHandler(
       });
       return { forwarded: true };
     },
-    admitEphemeral(socket, rates),
+    admitEphemeral(rates),
   );
 }

@@ -1,6 +1,6 @@
 import { seedConversationScenario } from '@ccs/fixtures';
 import { signDeviceToken, type ChangeEvent, type StreamName } from '@ccs/protocol';
-import type { TestClient } from '@ccs/test-clients';
+import { TestClient } from '@ccs/test-clients';
 import { describe, expect } from 'vitest';
 import { devicesOf, test } from './gateway-fixtures.js';
 import { jwtSecret } from './gateway-harness.js';
@@ -165,5 +165,42 @@ describe('access ends when it is taken away', () => {
     const [ended] = await bob.waitFor('session_ended', { timeout: 4000 });
     expect(ended).toEqual({ reason: 'token_expired', message: expect.any(String) });
     await bob.waitForState('disconnected', { timeout: 1000 });
+  });
+
+  test('a device revoked while its handshake reads the device is refused; the others read with it connect', async ({
+    harness,
+    scenario,
+    database,
+  }) => {
+    const { aliceLaptop, alicePhone, bobPhone } = devicesOf(scenario);
+    const clients = [aliceLaptop, alicePhone, bobPhone].map(
+      (device) => new TestClient({ url: harness.url, token: device.token }),
+    );
+    // Hold the devices' look-up (one batch, or more) while the revocation commits.
+    const holder = await database.pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE devices IN ACCESS EXCLUSIVE MODE');
+      const outcomes = clients.map((client) =>
+        client.open().then(
+          () => 'connected',
+          (error: { data?: { code?: string } }) => error.data?.code ?? 'failed',
+        ),
+      );
+      await expect
+        .poll(async () => {
+          const { rows } = await database.pool.query<{ waiting: string }>(
+            `SELECT count(*) AS waiting FROM pg_locks WHERE relation = 'devices'::regclass AND NOT granted`,
+          );
+          return Number(rows[0]!.waiting);
+        })
+        .toBeGreaterThan(0);
+      await holder.query('UPDATE devices SET revoked_at = now() WHERE id = $1', [aliceLaptop.id]);
+      await holder.query('COMMIT');
+      expect(await Promise.all(outcomes)).toEqual(['unauthorized', 'connected', 'connected']);
+    } finally {
+      holder.release();
+      for (const client of clients) client.close();
+    }
   });
 });

@@ -72,6 +72,55 @@ export async function findActiveDevice(
   return row;
 }
 
+/** A device id as PostgreSQL's `uuid` reads it (any case); anything else names no device. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+interface DeviceRow {
+  id: string;
+  user_id: string;
+  name: string;
+  created_at: Date;
+  revoked_at: Date | null;
+}
+
+/**
+ * The devices among `deviceIds` that exist and are not revoked, by id (as given), in one
+ * statement (so one snapshot), prepared once per connection. An id that is not a UUID, or
+ * names no active device, is absent from the map.
+ */
+export async function findActiveDevices(
+  db: Database,
+  deviceIds: Iterable<string>,
+): Promise<Map<string, Device>> {
+  const found = new Map<string, Device>();
+  const byKey = new Map<string, string[]>();
+  for (const id of deviceIds) {
+    if (!UUID.test(id)) continue;
+    const key = id.toLowerCase();
+    const given = byKey.get(key);
+    if (given) given.push(id);
+    else byKey.set(key, [id]);
+  }
+  if (byKey.size === 0) return found;
+  const result = await db.$client.query<DeviceRow>({
+    name: 'ccs-find-active-devices',
+    text: `SELECT id, user_id, name, created_at, revoked_at FROM devices
+           WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL`,
+    values: [[...byKey.keys()]],
+  });
+  for (const row of result.rows) {
+    const device: Device = {
+      id: row.id,
+      userId: row.user_id,
+      name: row.name,
+      createdAt: row.created_at,
+      revokedAt: row.revoked_at,
+    };
+    for (const id of byKey.get(row.id) ?? []) found.set(id, device);
+  }
+  return found;
+}
+
 /** Whether the user is a member of the conversation. */
 export async function isConversationMember(
   db: Database,
