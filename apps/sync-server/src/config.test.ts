@@ -54,6 +54,7 @@ describe('loadConfig', () => {
       CCS_SLOW_CONSUMER_GRACE_MS: 'slowConsumerGraceMs',
       CCS_EPHEMERAL_PER_SECOND: 'ephemeralPerSecond',
       CCS_EPHEMERAL_BURST: 'ephemeralBurst',
+      CCS_PRESENCE_PUSH_MAX_MEMBERS: 'presencePushMaxMembers',
     } as const;
     const env = Object.fromEntries(Object.keys(variables).map((name) => [name, '7']));
     const expected = Object.fromEntries(

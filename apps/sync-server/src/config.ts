@@ -36,6 +36,7 @@ const envSchema = z
     CCS_SLOW_CONSUMER_GRACE_MS: optionalNumber(z.coerce.number().int().min(0)),
     CCS_EPHEMERAL_PER_SECOND: optionalNumber(z.coerce.number().positive()),
     CCS_EPHEMERAL_BURST: optionalNumber(z.coerce.number().int().min(1)),
+    CCS_PRESENCE_PUSH_MAX_MEMBERS: optionalNumber(z.coerce.number().int().min(0)),
     CCS_PRESENCE_HEARTBEAT_MS: optionalNumber(z.coerce.number().int().min(100)),
     CCS_PRESENCE_TTL_MS: optionalNumber(z.coerce.number().int().min(200)),
     CCS_MAX_FILE_BYTES: z.coerce
@@ -157,6 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SyncServerConf
       slowConsumerGraceMs: value.CCS_SLOW_CONSUMER_GRACE_MS,
       ephemeralPerSecond: value.CCS_EPHEMERAL_PER_SECOND,
       ephemeralBurst: value.CCS_EPHEMERAL_BURST,
+      presencePushMaxMembers: value.CCS_PRESENCE_PUSH_MAX_MEMBERS,
     }),
     presence: definedOnly({
       heartbeatMs: value.CCS_PRESENCE_HEARTBEAT_MS,

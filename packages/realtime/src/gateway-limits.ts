@@ -53,6 +53,13 @@ export interface GatewayLimits {
   readonly ephemeralPerSecond?: number;
   /** Ephemeral requests (and presence changes) a device may make at once after a pause. @default 20 */
   readonly ephemeralBurst?: number;
+  /**
+   * Presence changes are pushed (`presence` events) to a room of at most this many sockets on
+   * the announcing node. In a larger room, pushing every member's changes to every member costs
+   * members² frames (25 million for 5,000 members coming online), so its members ask
+   * `presence:list` instead, as large-group chats do. @default 500
+   */
+  readonly presencePushMaxMembers?: number;
 }
 
 /** The limits a gateway applies where {@link GatewayLimits} leaves one out. */
@@ -72,4 +79,5 @@ export const DEFAULT_GATEWAY_LIMITS: Required<GatewayLimits> = {
   slowConsumerGraceMs: 1000,
   ephemeralPerSecond: 10,
   ephemeralBurst: 20,
+  presencePushMaxMembers: 500,
 };

@@ -162,6 +162,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     store: options.presence ? new RedisPresenceStore(options.presence) : new LocalPresenceStore(),
     changesPerSecond: limits.ephemeralPerSecond,
     changeBurst: limits.ephemeralBurst,
+    pushMaxMembers: limits.presencePushMaxMembers,
     logger,
   });
   const typing = new TypingThrottle();

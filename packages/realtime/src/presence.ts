@@ -30,6 +30,8 @@ export interface PresenceOptions {
   readonly changesPerSecond: number;
   /** Presence changes a device may make at once after a pause. */
   readonly changeBurst: number;
+  /** Changes are pushed to rooms of at most this many sockets here; larger ones ask `presence:list`. */
+  readonly pushMaxMembers: number;
   readonly logger: Logger;
 }
 
@@ -232,12 +234,17 @@ export class Presence {
     if (devices?.size === 0) this.streams.delete(stream);
   }
 
-  /** Emits the devices' `presence` to the stream's room on every node. */
+  /**
+   * Emits the devices' `presence` to the stream's room on every node, unless the room is
+   * larger here than `pushMaxMembers` (its members ask `presence:list`).
+   */
   private announce(
     stream: StreamName,
     devices: readonly PresenceDevice[],
     state: 'online' | 'offline',
   ): void {
+    const members = this.options.io.of('/').adapter.rooms.get(stream)?.size ?? 0;
+    if (members > this.options.pushMaxMembers) return;
     for (const device of devices) {
       const { userId, deviceId } = parsePresenceDevice(device);
       this.options.io.to(stream).emit(EVENTS.presence, { stream, userId, deviceId, state });

@@ -134,6 +134,30 @@ describe('presence in a stream', () => {
     ]);
   });
 
+  test('a room larger than presencePushMaxMembers gets no presence pushes; presence:list still answers', async ({
+    startNode,
+    scenario,
+  }) => {
+    const node = await startNode({ presencePushMaxMembers: 2 });
+    const { aliceLaptop, alicePhone, bobPhone } = devicesOf(scenario);
+    const bob = await node.connect(bobPhone.token, 'bob');
+    await subscribe(bob, scenario.stream);
+    const laptop = await node.connect(aliceLaptop.token, 'laptop');
+    await subscribe(laptop, scenario.stream);
+    // Two sockets in the room: within the limit, pushed.
+    expect(await nthPresence(bob, aliceLaptop.id, 0)).toMatchObject({ state: 'online' });
+
+    const phone = await node.connect(alicePhone.token, 'phone');
+    await subscribe(phone, scenario.stream);
+    // Once the list shows the phone, its change was announced (the same turn); anything pushed
+    // to bob then reached him before the answer to his own list.
+    await listUntil(bob, scenario.stream, (members) =>
+      members.some((member) => member.deviceId === alicePhone.id),
+    );
+    expect(presenceOf(bob, alicePhone.id)).toEqual([]);
+    expect(presenceOf(laptop, alicePhone.id)).toEqual([]);
+  });
+
   test('two devices of one user are two members; a device with sockets on two gateways is one, online until its last socket leaves', async ({
     startNode,
     scenario,
