@@ -86,6 +86,8 @@ export interface SendResult {
   readonly elapsedMs: number;
   /** Highest seq an ack named, per stream. */
   readonly heads: Readonly<Record<string, number>>;
+  /** Attempts refused with `rate_limited` and tried again after `retryAfterMs`. */
+  readonly retried: number;
 }
 
 export interface TypingParams {
@@ -133,6 +135,8 @@ export interface ClientTally {
   readonly firstReceiveMicros: number;
   readonly lastReceiveMicros: number;
   readonly disconnects: Readonly<Record<string, number>>;
+  /** Failed reconnect attempts by error message. */
+  readonly reconnectErrors: Readonly<Record<string, number>>;
   readonly dropped: number;
   readonly resumed: number;
   /** Drop → connected again, µs, encoded. */

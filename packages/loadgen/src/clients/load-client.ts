@@ -30,6 +30,9 @@ import type {
 
 type LoadSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
+/** Attempts of one send refused with `rate_limited` before it counts as refused. */
+const MAX_SEND_TRIES = 10;
+
 /** One device's socket and what it received of its stream. */
 interface Client {
   readonly device: LoadDevice;
@@ -61,6 +64,7 @@ const tally = {
   firstReceiveMicros: 0,
   lastReceiveMicros: 0,
   disconnects: new Map<string, number>(),
+  reconnectErrors: new Map<string, number>(),
   dropped: 0,
   resumed: 0,
   reconnect: LatencyHistogram.empty(),
@@ -249,6 +253,9 @@ function openSocket(
     socket.once('connect', () => {
       socket.off('connect_error');
       socket.on('connect', () => onReconnect(client));
+      // A reconnect attempt refused or failed: socket.io backs off and tries again.
+      socket.on('connect_error', (error) => count(tally.reconnectErrors, error.message));
+      socket.io.on('reconnect_error', (error) => count(tally.reconnectErrors, error.message));
       resolve({ client });
     });
   });
@@ -353,24 +360,40 @@ serveParentCalls<LoadClientCalls>({
     const prefix = randomUUID().slice(0, 8);
     let issued = 0;
     let acked = 0;
+    let retried = 0;
+    /**
+     * Sends one message as a device app would: a `rate_limited` answer is tried again after its
+     * `retryAfterMs` with the same clientId (sends are idempotent on it); latency runs from the
+     * first attempt.
+     */
     const sendOne = (client: Client): void => {
       const sentAt = nowMicros();
-      const sent = client.socket
-        .timeout(ackTimeoutMs)
-        .emitWithAck(EVENTS.messageSend, {
-          conversationId: client.device.conversationId,
-          clientId: `${prefix}-${issued}`,
-          body: encodeBody({ phase: 0, sentAtMicros: sentAt }, bodyBytes),
-        })
-        .then(
-          (ack) => {
-            if (!ack.ok) return count(refused, ack.error.code);
+      const payload = {
+        conversationId: client.device.conversationId,
+        clientId: `${prefix}-${issued}`,
+        body: encodeBody({ phase: 0, sentAtMicros: sentAt }, bodyBytes),
+      };
+      const attempt = async (): Promise<void> => {
+        for (let tries = 1; ; tries++) {
+          const ack = await client.socket
+            .timeout(ackTimeoutMs)
+            .emitWithAck(EVENTS.messageSend, payload);
+          if (ack.ok) {
             acked++;
             ackHistogram.record(nowMicros() - sentAt);
             heads.set(ack.stream, Math.max(heads.get(ack.stream) ?? 0, ack.seq));
-          },
-          (error: unknown) => refusal(refused, error),
-        )
+            return;
+          }
+          if (ack.error.code !== 'rate_limited' || tries === MAX_SEND_TRIES) {
+            count(refused, ack.error.code);
+            return;
+          }
+          retried++;
+          await sleep(ack.error.retryAfterMs ?? 100);
+        }
+      };
+      const sent = attempt()
+        .catch((error: unknown) => refusal(refused, error))
         .finally(() => inFlight.delete(sent));
       inFlight.add(sent);
     };
@@ -395,6 +418,7 @@ serveParentCalls<LoadClientCalls>({
       ackHistogram: ackHistogram.encode(),
       elapsedMs,
       heads: Object.fromEntries(heads),
+      retried,
     };
   },
 
@@ -527,6 +551,7 @@ serveParentCalls<LoadClientCalls>({
       firstReceiveMicros: tally.firstReceiveMicros,
       lastReceiveMicros: tally.lastReceiveMicros,
       disconnects: Object.fromEntries(tally.disconnects),
+      reconnectErrors: Object.fromEntries(tally.reconnectErrors),
       dropped: tally.dropped,
       resumed: tally.resumed,
       reconnectHistogram: tally.reconnect.encode(),

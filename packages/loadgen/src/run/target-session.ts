@@ -440,7 +440,19 @@ export class TargetSession {
     const disconnects = new Map<string, number>();
     const refused = new Map<string, number>();
     for (const tally of tallies) addCounts(disconnects, tally.disconnects);
+    const reconnectErrors = new Map<string, number>();
+    for (const tally of tallies) addCounts(reconnectErrors, tally.reconnectErrors);
+    if (reconnectErrors.size > 0) {
+      this.note(
+        `reconnect attempts that failed (socket.io backed off and retried): ${[...reconnectErrors]
+          .map(([message, n]) => `${message} ×${n}`)
+          .join('; ')}`,
+      );
+    }
     for (const send of this.sends) addCounts(refused, send.refused);
+    const retried = this.sends.reduce((total, send) => total + send.retried, 0);
+    if (retried > 0)
+      this.note(`${retried} send attempts were refused with rate_limited and tried again`);
     if (refused.size > 0) {
       this.note(`sends refused: ${[...refused].map(([code, n]) => `${code} ${n}`).join(', ')}`);
     }
