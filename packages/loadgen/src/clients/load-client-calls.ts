@@ -137,6 +137,8 @@ export interface ClientTally {
   readonly disconnects: Readonly<Record<string, number>>;
   /** Failed reconnect attempts by error message. */
   readonly reconnectErrors: Readonly<Record<string, number>>;
+  /** Re-subscribes after a reconnect that were refused (and tried again), by error code. */
+  readonly resubscribeRefusals: Readonly<Record<string, number>>;
   readonly dropped: number;
   readonly resumed: number;
   /** Drop → connected again, µs, encoded. */

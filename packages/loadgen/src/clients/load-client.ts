@@ -65,6 +65,8 @@ const tally = {
   lastReceiveMicros: 0,
   disconnects: new Map<string, number>(),
   reconnectErrors: new Map<string, number>(),
+  /** Re-subscribes after a reconnect refused (tried again), by error code. */
+  resubscribeRefusals: new Map<string, number>(),
   dropped: 0,
   resumed: 0,
   reconnect: LatencyHistogram.empty(),
@@ -171,6 +173,8 @@ async function subscribe(client: Client, record: boolean): Promise<boolean> {
     if (record) {
       subscribeTally.failed++;
       if (subscribeTally.failures.length < 5) subscribeTally.failures.push(errorText(error));
+    } else {
+      count(tally.resubscribeRefusals, errorText(error).split(':')[0]!);
     }
     return false;
   }
@@ -552,6 +556,7 @@ serveParentCalls<LoadClientCalls>({
       lastReceiveMicros: tally.lastReceiveMicros,
       disconnects: Object.fromEntries(tally.disconnects),
       reconnectErrors: Object.fromEntries(tally.reconnectErrors),
+      resubscribeRefusals: Object.fromEntries(tally.resubscribeRefusals),
       dropped: tally.dropped,
       resumed: tally.resumed,
       reconnectHistogram: tally.reconnect.encode(),

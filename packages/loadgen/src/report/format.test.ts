@@ -55,6 +55,7 @@ describe('report number formatting', () => {
   it('formats a check value in its metric’s unit', () => {
     expect(formatMetricValue('resume.time.p99Ms', 1840)).toBe('1.84 s');
     expect(formatMetricValue('servers.rssPerConnectionBytes', 42291)).toBe('41.3 KB');
+    expect(formatMetricValue('rssPerConnectionBytes ÷ bare', 1.152)).not.toContain('B');
     expect(formatMetricValue('connections.perSec', 478)).toBe('478/s');
     expect(formatMetricValue('connections.perSec ÷ bare', 0.62)).toBe('0.62');
     expect(formatMetricValue('delivery.lost', 0)).toBe('0');

@@ -115,6 +115,8 @@ export function formatDuration(seconds: number | undefined): string {
  */
 export function formatMetricValue(metric: string, value: number): string {
   const name = metric.trim();
+  // A ratio (`connections.perSec ÷ bare`) is a plain number, whatever it divides.
+  if (name.includes('÷')) return formatNumber(value);
   if (/Ms\b/.test(name)) return formatMs(value);
   if (/Bytes\b/.test(name)) return formatBytes(value);
   if (/(perSec|PerSec)$/.test(name)) return formatRate(value);

@@ -6,6 +6,7 @@ import {
   type Scenario,
   type ScenarioSettings,
 } from '../scenarios/scenario.js';
+import { waitForQuietMachine } from '../measure/machine-info.js';
 import { LoadRig } from './load-rig.js';
 import type { LoadProgress } from './load-progress.js';
 import { TargetSession } from './target-session.js';
@@ -54,6 +55,13 @@ export async function runScenario(
     progress.log(`${scenario.name}: seeding ${deviceCount(settings)} devices`);
     const devices = await rig.seed(populationOf(settings));
     for (const target of options.targets ?? scenario.targets) {
+      // What the previous run left (a dropped database's vacuum, sockets closing) is not
+      // this target's latency.
+      await waitForQuietMachine({
+        maxBusyCores: 0.3,
+        maxWaitMs: 30_000,
+        log: (line) => progress.log(`${scenario.name}: ${line}`),
+      });
       progress.log(`${scenario.name}: ${target}`);
       const session = await TargetSession.start({
         target,

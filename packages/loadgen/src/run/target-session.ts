@@ -440,6 +440,15 @@ export class TargetSession {
     const disconnects = new Map<string, number>();
     const refused = new Map<string, number>();
     for (const tally of tallies) addCounts(disconnects, tally.disconnects);
+    const resubscribeRefusals = new Map<string, number>();
+    for (const tally of tallies) addCounts(resubscribeRefusals, tally.resubscribeRefusals);
+    if (resubscribeRefusals.size > 0) {
+      this.note(
+        `re-subscribes refused after a reconnect (tried again): ${[...resubscribeRefusals]
+          .map(([code, n]) => `${code} ×${n}`)
+          .join(', ')}`,
+      );
+    }
     const reconnectErrors = new Map<string, number>();
     for (const tally of tallies) addCounts(reconnectErrors, tally.reconnectErrors);
     if (reconnectErrors.size > 0) {
