@@ -3,22 +3,13 @@
  * as a console table and rendered as a self-contained HTML page.
  */
 
+import type { LatencyBucket, LatencyPercentiles } from '@ccs/test-clients';
+
 /** Latency percentiles of one measurement, in milliseconds (HDR histogram, 3 digits). */
-export interface LatencyPercentiles {
-  readonly count: number;
-  readonly meanMs: number;
-  readonly p50Ms: number;
-  readonly p90Ms: number;
-  readonly p99Ms: number;
-  readonly p999Ms: number;
-  readonly maxMs: number;
-}
+export type { LatencyPercentiles };
 
 /** One bar of a latency histogram: samples above the previous bucket's bound, up to `upToMs`. */
-export interface HistogramBucket {
-  readonly upToMs: number;
-  readonly count: number;
-}
+export type HistogramBucket = LatencyBucket;
 
 /** Percentiles plus the distribution, for the histogram plot. */
 export interface LatencyDistribution extends LatencyPercentiles {

@@ -1,5 +1,4 @@
-import { rampHoldSpike } from '../measure/rate-schedule.js';
-import type { Scenario } from './scenario.js';
+import { connectAndSubscribe, messageSchedule, type Scenario } from './scenario.js';
 
 /** Conversations of a few users with several devices each; every message reaches every device. */
 export const chatFanout: Scenario = {
@@ -9,23 +8,10 @@ export const chatFanout: Scenario = {
     'spike) and every device of every member receives each message.',
   targets: ['ccs', 'bare', 'postgres-adapter', 'redis-streams'],
   defaults: { spikeRate: 600, spikeSec: 3 },
-  async drive({ session, devices, settings }) {
-    await session.open({
-      devices,
-      connectsPerSec: settings.connectRate,
-      concurrency: settings.connectConcurrency,
-      subscribe: true,
-    });
-    await session.send(
-      rampHoldSpike({
-        perSec: settings.sendRate,
-        rampMs: settings.rampSec * 1000,
-        holdMs: settings.holdSec * 1000,
-        spikePerSec: settings.spikeRate,
-        spikeMs: settings.spikeSec * 1000,
-      }),
-      settings.payloadBytes,
-    );
+  async drive(run) {
+    const { session, settings } = run;
+    await connectAndSubscribe(run);
+    await session.send(messageSchedule(settings), settings.payloadBytes);
     await session.drain();
   },
 };

@@ -1,5 +1,4 @@
-import { rampHoldSpike } from '../measure/rate-schedule.js';
-import type { Scenario } from './scenario.js';
+import { connectAndSubscribe, messageSchedule, type Scenario } from './scenario.js';
 
 /** One conversation of 5,000 members: each message fans out to every one of them. */
 export const largeRoom: Scenario = {
@@ -18,21 +17,10 @@ export const largeRoom: Scenario = {
     rampSec: 0,
     holdSec: 10,
   },
-  async drive({ session, devices, settings }) {
-    await session.open({
-      devices,
-      connectsPerSec: settings.connectRate,
-      concurrency: settings.connectConcurrency,
-      subscribe: true,
-    });
-    await session.send(
-      rampHoldSpike({
-        perSec: settings.sendRate,
-        rampMs: settings.rampSec * 1000,
-        holdMs: settings.holdSec * 1000,
-      }),
-      settings.payloadBytes,
-    );
+  async drive(run) {
+    const { session, settings } = run;
+    await connectAndSubscribe(run);
+    await session.send(messageSchedule(settings), settings.payloadBytes);
     await session.drain();
   },
 };

@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { rampHoldSpike } from '../measure/rate-schedule.js';
-import type { Scenario } from './scenario.js';
+import { connectAndSubscribe, messageSchedule, type Scenario } from './scenario.js';
 
 /**
  * Ephemeral load on top of messages: typing updates relayed to the other members, and presence
@@ -16,17 +15,10 @@ export const presenceTyping: Scenario = {
   targets: ['ccs', 'bare'],
   redisPresence: true,
   defaults: { sendRate: 50, rampSec: 0, holdSec: 10, typingRate: 300, fraction: 0.1 },
-  async drive({ session, devices, settings }) {
-    await session.open({
-      devices,
-      connectsPerSec: settings.connectRate,
-      concurrency: settings.connectConcurrency,
-      subscribe: true,
-    });
-    const messages = session.send(
-      rampHoldSpike({ perSec: settings.sendRate, rampMs: 0, holdMs: settings.holdSec * 1000 }),
-      settings.payloadBytes,
-    );
+  async drive(run) {
+    const { session, settings } = run;
+    await connectAndSubscribe(run);
+    const messages = session.send(messageSchedule(settings), settings.payloadBytes);
     const typing = session.typing(settings.typingRate, settings.holdSec * 1000);
     await sleep((settings.holdSec * 1000) / 2);
     await session.drop(settings.fraction);

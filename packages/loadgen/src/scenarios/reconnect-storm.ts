@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { rampHoldSpike } from '../measure/rate-schedule.js';
-import type { Scenario } from './scenario.js';
+import { connectAndSubscribe, messageSchedule, type Scenario } from './scenario.js';
 
 /**
  * Messages flow while half the clients lose their connection at once: they reconnect by
@@ -24,21 +23,10 @@ export const reconnectStorm: Scenario = {
     holdSec: 12,
     fraction: 0.5,
   },
-  async drive({ session, devices, settings }) {
-    await session.open({
-      devices,
-      connectsPerSec: settings.connectRate,
-      concurrency: settings.connectConcurrency,
-      subscribe: true,
-    });
-    const load = session.send(
-      rampHoldSpike({
-        perSec: settings.sendRate,
-        rampMs: settings.rampSec * 1000,
-        holdMs: settings.holdSec * 1000,
-      }),
-      settings.payloadBytes,
-    );
+  async drive(run) {
+    const { session, settings } = run;
+    await connectAndSubscribe(run);
+    const load = session.send(messageSchedule(settings), settings.payloadBytes);
     // A third of the way in: messages sent before, during and after the storm.
     await sleep((settings.holdSec * 1000) / 3);
     await session.drop(settings.fraction);

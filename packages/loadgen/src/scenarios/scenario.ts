@@ -1,5 +1,6 @@
 import type { GatewayLimits } from '@ccs/realtime';
-import type { LoadDevice } from '../clients/load-client-calls.js';
+import type { LoadDevice, RateStep } from '../clients/load-client-calls.js';
+import { rampHoldSpike } from '../measure/rate-schedule.js';
 import type { TargetName } from '../report/load-report.js';
 import type { LoadRig, PopulationShape } from '../run/load-rig.js';
 import type { TargetSession } from '../run/target-session.js';
@@ -90,4 +91,25 @@ export function populationOf(settings: ScenarioSettings): PopulationShape {
 /** Devices of `settings`' population. */
 export function deviceCount(settings: ScenarioSettings): number {
   return settings.conversations * settings.usersPerConversation * settings.devicesPerUser;
+}
+
+/** Connects every device of the run, each subscribing to its conversation once connected. */
+export function connectAndSubscribe({ session, devices, settings }: ScenarioRun): Promise<void> {
+  return session.open({
+    devices,
+    connectsPerSec: settings.connectRate,
+    concurrency: settings.connectConcurrency,
+    subscribe: true,
+  });
+}
+
+/** The send schedule of `settings`: ramp, hold, and the spike when it has one. */
+export function messageSchedule(settings: ScenarioSettings): RateStep[] {
+  return rampHoldSpike({
+    perSec: settings.sendRate,
+    rampMs: settings.rampSec * 1000,
+    holdMs: settings.holdSec * 1000,
+    spikePerSec: settings.spikeRate,
+    spikeMs: settings.spikeSec * 1000,
+  });
 }

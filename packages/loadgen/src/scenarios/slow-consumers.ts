@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { rampHoldSpike } from '../measure/rate-schedule.js';
-import type { Scenario } from './scenario.js';
+import { connectAndSubscribe, messageSchedule, type Scenario } from './scenario.js';
 
 /**
  * Some clients stop reading their socket while large messages flow: the others must keep their
@@ -24,21 +23,10 @@ export const slowConsumers: Scenario = {
     fraction: 0.1,
   },
   gatewayLimits: { outboundBufferBytes: 512 * 1024 },
-  async drive({ session, devices, settings }) {
-    await session.open({
-      devices,
-      connectsPerSec: settings.connectRate,
-      concurrency: settings.connectConcurrency,
-      subscribe: true,
-    });
-    const load = session.send(
-      rampHoldSpike({
-        perSec: settings.sendRate,
-        rampMs: settings.rampSec * 1000,
-        holdMs: settings.holdSec * 1000,
-      }),
-      settings.payloadBytes,
-    );
+  async drive(run) {
+    const { session, settings } = run;
+    await connectAndSubscribe(run);
+    const load = session.send(messageSchedule(settings), settings.payloadBytes);
     await sleep(settings.rampSec * 1000);
     const paused = await session.pause(settings.fraction);
     session.note(`${paused} clients stopped reading for ${settings.holdSec - 2} s`);

@@ -1,6 +1,5 @@
-import { rampHoldSpike } from '../measure/rate-schedule.js';
 import { writeMessagesWithSql } from '../run/sql-writer.js';
-import type { Scenario } from './scenario.js';
+import { connectAndSubscribe, messageSchedule, type Scenario } from './scenario.js';
 
 /**
  * Another program writes messages straight into PostgreSQL at a fixed rate; the capture trigger
@@ -14,22 +13,14 @@ export const sqlWrites: Scenario = {
     'rate into conversations of 10 devices; latency runs from issuing the INSERT to receipt.',
   targets: ['ccs'],
   defaults: { sendRate: 500, rampSec: 0, holdSec: 10 },
-  async drive({ session, devices, settings, rig }) {
-    await session.open({
-      devices,
-      connectsPerSec: settings.connectRate,
-      concurrency: settings.connectConcurrency,
-      subscribe: true,
-    });
+  async drive(run) {
+    const { session, devices, settings, rig } = run;
+    await connectAndSubscribe(run);
     await session.startLoadClock();
     const written = await writeMessagesWithSql(
       rig.database.pool,
       devices.filter((device) => device.sender),
-      rampHoldSpike({
-        perSec: settings.sendRate,
-        rampMs: settings.rampSec * 1000,
-        holdMs: settings.holdSec * 1000,
-      }),
+      messageSchedule(settings),
       settings.payloadBytes,
     );
     session.note(
