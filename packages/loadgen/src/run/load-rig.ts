@@ -44,6 +44,9 @@ export class LoadRig {
   /** Seeds users, devices and conversations through `@ccs/fixtures`, and signs a token per device. */
   async seed(shape: PopulationShape): Promise<LoadDevice[]> {
     const population = await seedPopulation(this.database.db, shape);
+    // Statistics as a database in service has them: freshly filled tables without them can
+    // get plans that scan (the first autovacuum would fix it in the middle of a run).
+    await this.database.pool.query('ANALYZE');
     const sendersLeft = new Map<string, number>();
     const devices: LoadDevice[] = [];
     for (const device of population.devices) {
