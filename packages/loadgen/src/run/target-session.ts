@@ -1,4 +1,3 @@
-import { cpus } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { GatewayLimits } from '@ccs/realtime';
 import { LatencyHistogram } from '@ccs/test-clients';
@@ -577,6 +576,3 @@ export class TargetSession {
     };
   }
 }
-
-/** Client processes to use by default: one per core. */
-export const DEFAULT_CLIENT_PROCESSES = Math.max(1, cpus().length);
