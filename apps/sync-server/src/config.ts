@@ -1,3 +1,4 @@
+import { ChangeFeedConfigError, parseChangeFeeds, type ChangeFeed } from '@ccs/jobs';
 import type { GatewayLimits } from '@ccs/realtime';
 import { z } from 'zod';
 
@@ -47,6 +48,30 @@ const envSchema = z
       .default(8 * 1024 ** 2),
     CCS_REST_REQUESTS_PER_SECOND: z.coerce.number().positive().default(20),
     CCS_REST_REQUEST_BURST: z.coerce.number().int().min(1).default(40),
+    CCS_ROLE: z.enum(['gateway', 'worker', 'all']).default('all'),
+    CCS_ADMIN_TOKEN: z.preprocess(
+      (value) => (value === '' ? undefined : value),
+      z.string().min(24, 'must be at least 24 characters').optional(),
+    ),
+    CCS_CHANGE_FEEDS: z
+      .string()
+      .default('')
+      .transform((text, context) => {
+        try {
+          return parseChangeFeeds(text);
+        } catch (error) {
+          if (!(error instanceof ChangeFeedConfigError)) throw error;
+          context.addIssue({ code: 'custom', message: error.message });
+          return z.NEVER;
+        }
+      }),
+    CCS_WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+    CCS_WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(1).default(1000),
+    CCS_WEBHOOK_JITTER: z.coerce.number().min(0).max(1).default(0.5),
+    CCS_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+    CCS_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(8),
+    CCS_JOB_LOCK_MS: z.coerce.number().int().min(500).default(30_000),
+    CCS_JOB_CLOSE_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
     CCS_REDIS_PREFIX: z
       .string()
       .regex(/^[A-Za-z0-9:_-]{1,64}$/)
@@ -62,8 +87,31 @@ function optionalNumber<Schema extends z.ZodType<number, unknown>>(schema: Schem
   return z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
 }
 
+/** What a process runs: the socket.io gateway and REST, the background jobs, or both. */
+export type ServerRole = 'gateway' | 'worker' | 'all';
+
 /** The service's configuration, validated once at start-up. */
 export interface SyncServerConfig {
+  readonly role: ServerRole;
+  /**
+   * Bearer token of the `/v1/admin` routes (app webhooks, failed jobs); they are not served
+   * without one.
+   */
+  readonly adminToken: string | undefined;
+  /** Change feeds for sibling apps (`CCS_CHANGE_FEEDS`, e.g. `moderation=conversation:*`). */
+  readonly changeFeeds: readonly ChangeFeed[];
+  /** Offline notifications: tries, first retry's wait (doubling), jitter, POST timeout, parallel POSTs. */
+  readonly webhooks: {
+    readonly attempts: number;
+    readonly backoffMs: number;
+    readonly jitter: number;
+    readonly timeoutMs: number;
+    readonly concurrency: number;
+  };
+  /** A killed worker's job is retried this long after its last lock renewal. */
+  readonly jobLockMs: number;
+  /** On shutdown, active jobs get this long to finish. */
+  readonly jobCloseGraceMs: number;
   readonly env: 'development' | 'test' | 'production';
   readonly host: string;
   /** 0 picks a free port. */
@@ -121,6 +169,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SyncServerConf
   }
   const value = parsed.data;
   return {
+    role: value.CCS_ROLE,
+    adminToken: value.CCS_ADMIN_TOKEN,
+    changeFeeds: value.CCS_CHANGE_FEEDS,
+    webhooks: {
+      attempts: value.CCS_WEBHOOK_ATTEMPTS,
+      backoffMs: value.CCS_WEBHOOK_BACKOFF_MS,
+      jitter: value.CCS_WEBHOOK_JITTER,
+      timeoutMs: value.CCS_WEBHOOK_TIMEOUT_MS,
+      concurrency: value.CCS_WEBHOOK_CONCURRENCY,
+    },
+    jobLockMs: value.CCS_JOB_LOCK_MS,
+    jobCloseGraceMs: value.CCS_JOB_CLOSE_GRACE_MS,
     env: value.NODE_ENV,
     host: value.HOST,
     port: value.PORT,

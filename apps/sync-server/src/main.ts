@@ -1,23 +1,29 @@
 #!/usr/bin/env node
-// The sync-server process: `node dist/main.js [--migrate] [--demo]`. Configuration comes from the
-// environment (see config.ts). `--migrate` applies pending migrations first (containers);
-// `--demo` seeds demo users and plays a live demo once serving.
+// The sync-server process: `node dist/main.js [--role gateway|worker|all] [--migrate] [--demo]`.
+// Configuration comes from the environment (see config.ts). `--role` (or CCS_ROLE, default all)
+// says what runs: the socket.io gateway and REST, the background jobs, or both. `--migrate`
+// applies pending migrations first (containers); `--demo` seeds demo users and plays a live demo
+// once serving (a gateway role).
 import { parseArgs } from 'node:util';
 import { migrateDatabase } from '@ccs/db';
 import { ConfigError, loadConfig, type SyncServerConfig } from './config.js';
 import { runLiveDemo } from './demo/live-demo.js';
 import { createServiceLogger } from './log-redaction.js';
-import { startSyncServer } from './sync-server.js';
+import { startService } from './sync-server.js';
 
 const { values } = parseArgs({
   options: {
     demo: { type: 'boolean', default: false },
     migrate: { type: 'boolean', default: false },
+    role: { type: 'string' },
   },
 });
 let config: SyncServerConfig;
 try {
-  config = loadConfig();
+  config = loadConfig(values.role === undefined ? process.env : { ...process.env, CCS_ROLE: values.role });
+  if (values.demo && config.role === 'worker') {
+    throw new ConfigError('--demo needs a gateway: run it with --role all or gateway');
+  }
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   console.error(error.message);
@@ -30,8 +36,11 @@ if (values.migrate) {
   await migrateDatabase(config.databaseUrl);
   logger.info('migrations applied');
 }
-const server = await startSyncServer(config, logger);
-logger.info({ url: server.url, port: Number(new URL(server.url).port) }, 'listening');
+const server = await startService(config, logger);
+logger.info(
+  { url: server.url, port: Number(new URL(server.url).port), role: server.role },
+  'listening',
+);
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -49,7 +58,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-if (values.demo) {
+if (values.demo && server.role !== 'worker') {
   await runLiveDemo({ url: server.url, db: server.database.db, jwtSecret: config.jwtSecret }).catch(
     (error: unknown) => logger.error({ err: error }, 'live demo failed'),
   );

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { createDatabase, type DatabaseHandle } from '@ccs/db';
 import { MAX_FRAME_BYTES } from '@ccs/protocol';
-import { startRetentionWorker } from '@ccs/jobs';
+import { openJobQueues, type JobWorkers } from '@ccs/jobs';
 import {
   createGatewayMetrics,
   startGateway,
@@ -15,16 +15,22 @@ import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Server } from 'socket.io';
-import type { SyncServerConfig } from './config.js';
+import { startBackgroundJobs } from './background-jobs.js';
+import type { ServerRole, SyncServerConfig } from './config.js';
+import { registerAdminRoutes } from './http/admin-routes.js';
 import { registerHealthRoutes } from './http/health-routes.js';
 import { registerDemoPage } from './http/demo-page.js';
 import { registerDevTokenRoute } from './http/dev-token-route.js';
 import { registerMetricsRoute } from './http/metrics-route.js';
 import { registerRestRoutes } from './http/rest-routes.js';
+import { registerWebhookRoutes } from './http/webhook-routes.js';
 import { RedisWakeSignal } from './redis-wake-signal.js';
 
-/** A running sync-server. */
+/** A running sync-server of role `gateway` or `all`. */
 export interface SyncServer {
+  readonly role: Exclude<ServerRole, 'worker'>;
+  /** The background jobs (role `all`); undefined for a `gateway`. */
+  readonly jobs: JobWorkers | undefined;
   readonly app: FastifyInstance;
   readonly io: GatewayServer;
   readonly gateway: Gateway;
@@ -38,19 +44,106 @@ export interface SyncServer {
   close(): Promise<void>;
 }
 
+/** A running sync-server of role `worker`: background jobs, and HTTP for health and metrics. */
+export interface WorkerServer {
+  readonly role: 'worker';
+  readonly jobs: JobWorkers;
+  readonly app: FastifyInstance;
+  readonly database: DatabaseHandle;
+  readonly registry: Registry;
+  readonly url: string;
+  /** Graceful: active jobs finish first. */
+  close(): Promise<void>;
+}
+
+/** Starts the process `config.role` names. */
+export function startService(
+  config: SyncServerConfig,
+  logger: Logger,
+): Promise<SyncServer | WorkerServer> {
+  return config.role === 'worker' ? startWorkerServer(config, logger) : startSyncServer(config, logger);
+}
+
+function createHttpApp(logger: Logger): FastifyInstance {
+  return Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // Health probes and scrapes every few seconds would drown the log.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+}
+
+/** Listens as configured; resolves with the base URL. */
+async function listen(app: FastifyInstance, config: SyncServerConfig): Promise<string> {
+  await app.listen({ host: config.host, port: config.port });
+  const { port } = app.server.address() as AddressInfo;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+}
+
 /**
- * Starts the whole service on one port: HTTP (health, readiness, metrics) and the socket.io
- * gateway. Nothing here reads the environment: pass a config from {@link loadConfig}.
+ * The worker role: the background jobs (offline notifications, change feeds, retention) and an
+ * HTTP port with `/healthz`, `/readyz`, `/metrics` and, with an admin token, `/v1/admin`.
+ */
+export async function startWorkerServer(
+  config: SyncServerConfig,
+  logger: Logger,
+): Promise<WorkerServer> {
+  const app = createHttpApp(logger);
+  const database = createDatabase({
+    url: config.databaseUrl,
+    maxConnections: config.dbPoolSize,
+    applicationName: 'ccs-sync-worker',
+    onConnectionError: (error) =>
+      logger.warn({ err: error }, 'PostgreSQL ended a connection; the pool opens a new one'),
+  });
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const background = startBackgroundJobs(config, database.db, registry, logger);
+  registerHealthRoutes(app, {
+    postgres: async () => {
+      await database.pool.query('SELECT 1');
+    },
+    redis: async () => {
+      await background.jobs.queues[0]!.client.then((client) => client.ping());
+    },
+  });
+  registerMetricsRoute(app, registry);
+  if (config.adminToken) {
+    registerAdminRoutes(app, {
+      adminToken: config.adminToken,
+      db: database.db,
+      queues: background.jobs.queues,
+    });
+  }
+  const url = await listen(app, config);
+  let closing: Promise<void> | undefined;
+  return {
+    role: 'worker',
+    jobs: background.jobs,
+    app,
+    database,
+    registry,
+    url,
+    close: () =>
+      (closing ??= (async () => {
+        await background.close();
+        await app.close();
+        await database.close();
+      })()),
+  };
+}
+
+/**
+ * Starts the service on one port: HTTP (health, readiness, metrics, REST) and the socket.io
+ * gateway, plus the background jobs when `config.role` is `all`. Nothing here reads the
+ * environment: pass a config from {@link loadConfig}.
  */
 export async function startSyncServer(
   config: SyncServerConfig,
   logger: Logger,
 ): Promise<SyncServer> {
-  const app: FastifyInstance = Fastify({
-    loggerInstance: logger as FastifyBaseLogger,
-    // Health probes and scrapes every few seconds would drown the log.
-    logController: new LogController({ disableRequestLogging: true }),
-  });
+  if (config.role === 'worker') throw new Error('startSyncServer runs a gateway: use startWorkerServer');
+  const app = createHttpApp(logger);
   const onConnectionError = (error: Error): void =>
     logger.warn({ err: error }, 'PostgreSQL ended a connection; the pool opens a new one');
   const database = createDatabase({
@@ -175,28 +268,35 @@ export async function startSyncServer(
     maxFileBytes: config.maxFileBytes,
     logger: logger.child({ component: 'rest' }),
   });
-  const retention =
-    config.retentionHours > 0
-      ? startRetentionWorker({
-          db: database.db,
-          redisUrl: config.redisUrl,
-          prefix: config.redisPrefix,
-          policy: { maxAgeMs: config.retentionHours * 3_600_000 },
-          everyMs: config.retentionEveryMinutes * 60_000,
-          logger: logger.child({ component: 'retention' }),
-        })
-      : undefined;
+  await registerWebhookRoutes(app, {
+    db: database.db,
+    authDb: authDatabase.db,
+    jwtSecret: config.jwtSecret,
+    maxTokenLifetimeSeconds: Math.round(config.tokenMaxLifetimeHours * 3600),
+    requestRates: restRequestRates,
+    requestsPerSecond: config.restRequestsPerSecond,
+  });
+  const background =
+    config.role === 'all' ? startBackgroundJobs(config, database.db, registry, logger) : undefined;
+  // A gateway alone still shows the deployment's failed jobs: it opens the queues to look.
+  const viewedQueues =
+    background?.jobs.queues ??
+    (config.adminToken
+      ? openJobQueues({ connection: adapterPub, prefix: config.redisPrefix, feeds: config.changeFeeds })
+      : []);
+  if (config.adminToken) {
+    registerAdminRoutes(app, { adminToken: config.adminToken, db: database.db, queues: viewedQueues });
+  }
   await redis.connect().catch((error: unknown) => {
     logger.warn({ err: error }, 'Redis not reachable yet; /readyz will say so');
   });
 
-  await app.listen({ host: config.host, port: config.port });
-  const { port } = app.server.address() as AddressInfo;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  const url = await listen(app, config);
 
   let closing: Promise<void> | undefined;
   return {
+    role: config.role,
+    jobs: background?.jobs,
     app,
     io,
     gateway,
@@ -210,7 +310,8 @@ export async function startSyncServer(
         await io.close();
         await gateway.close();
         restRequestRates.close();
-        await retention?.close();
+        await background?.close();
+        if (!background) await Promise.all(viewedQueues.map((queue) => queue.close()));
         await app.close();
         redis.disconnect();
         adapterPub.disconnect();

@@ -6,6 +6,21 @@ import type { Database } from './database.js';
 export interface ChangeTailOptions {
   /** Changes read per query at most; a read that fills it says `more`. @default 1000 */
   readonly batchSize?: number;
+  /**
+   * Where to go on from: a position {@link ChangeTail.savedPosition} returned, possibly in
+   * another process. Without it, the first read takes the position (changes from then on).
+   */
+  readonly from?: SavedTailPosition;
+}
+
+/**
+ * A {@link ChangeTail}'s position in a JSON-safe form, to store and go on from after a restart.
+ * Changes retention removed since are not read.
+ */
+export interface SavedTailPosition {
+  readonly frontier: string;
+  readonly pending: readonly string[];
+  readonly cuts: readonly { readonly xid: string; readonly stream: string; readonly seq: number }[];
 }
 
 /** What one {@link ChangeTail.read} found. */
@@ -69,6 +84,18 @@ export class ChangeTail {
     options: ChangeTailOptions = {},
   ) {
     this.batchSize = options.batchSize ?? 1000;
+    if (options.from) this.position = restorePosition(options.from);
+  }
+
+  /** The position after the last read, to save; undefined before the first read. */
+  savedPosition(): SavedTailPosition | undefined {
+    const position = this.position;
+    if (!position) return undefined;
+    return {
+      frontier: String(position.frontier),
+      pending: position.pending.map(String),
+      cuts: [...position.cuts].map(([xid, cut]) => ({ xid: String(xid), ...cut })),
+    };
   }
 
   /**
@@ -103,6 +130,14 @@ export class ChangeTail {
       : { frontier: snapshot.xmax, pending: snapshot.running, cuts: new Map() };
     return { changes, more };
   }
+}
+
+function restorePosition(saved: SavedTailPosition): TailPosition {
+  return {
+    frontier: BigInt(saved.frontier),
+    pending: saved.pending.map((xid) => BigInt(xid)),
+    cuts: new Map(saved.cuts.map((cut) => [BigInt(cut.xid), { stream: cut.stream, seq: cut.seq }])),
+  };
 }
 
 /**

@@ -8,7 +8,12 @@ export {
 } from './database.js';
 export { inTransaction, type Transaction, type TransactionOptions } from './transaction.js';
 export { migrateDatabase, migrationsFolder, migrationsHash, redactUrl } from './migrations.js';
-export { ChangeTail, type ChangeTailOptions, type ChangeTailRead } from './change-tail.js';
+export {
+  ChangeTail,
+  type ChangeTailOptions,
+  type ChangeTailRead,
+  type SavedTailPosition,
+} from './change-tail.js';
 export * as schema from './schema/index.js';
 export {
   findActiveDevice,
@@ -70,3 +75,19 @@ export {
   trimChangeLog,
   type StreamPosition,
 } from './queries/change-log-queries.js';
+export {
+  deleteWebhookEndpoint,
+  findRecipientEndpoints,
+  findWebhookDelivery,
+  findWebhookEndpoint,
+  insertWebhookEndpoint,
+  listWebhookEndpoints,
+  readConversationMembers,
+  readTailPosition,
+  recordWebhookDelivery,
+  saveTailPosition,
+  type WebhookDelivery,
+  type WebhookDeliveryKey,
+  type WebhookEndpoint,
+  type WebhookOwner,
+} from './queries/background-queries.js';

@@ -2,6 +2,7 @@ import type { Database } from '@ccs/db';
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
+import { closeWorker } from './close-worker.js';
 import { applyRetention, type RetentionPolicy } from './retention.js';
 
 /** Name of the retention queue (under the configured prefix). */
@@ -17,6 +18,8 @@ export interface RetentionWorkerOptions {
   readonly policy: RetentionPolicy;
   /** How often retention runs. Every node may run a worker; BullMQ runs each tick once. @default 600_000 */
   readonly everyMs?: number;
+  /** On close, a run in progress gets this long to finish. @default 10_000 */
+  readonly closeGraceMs?: number;
   /** @default a silent logger */
   readonly logger?: Logger;
 }
@@ -24,6 +27,7 @@ export interface RetentionWorkerOptions {
 /** A running retention worker and its schedule. */
 export interface RetentionWorker {
   readonly queue: Queue;
+  readonly worker: Worker;
   /** Resolves once the schedule is in Redis and the worker listens (never rejects). */
   readonly scheduled: Promise<void>;
   /** Runs retention now (through the queue, like a scheduled run); resolves with rows removed. */
@@ -82,6 +86,7 @@ export function startRetentionWorker(options: RetentionWorkerOptions): Retention
 
   return {
     queue,
+    worker,
     scheduled,
     async runNow() {
       await scheduled;
@@ -89,9 +94,10 @@ export function startRetentionWorker(options: RetentionWorkerOptions): Retention
       return (await job.waitUntilFinished(events)) as number;
     },
     async close() {
-      // Force: a run in progress is retried by the next tick. QueueEvents.close() waits for a
-      // connection that may never come while Redis is down, so it gets a bounded wait.
-      await worker.close(true);
+      // A run in progress gets a while to finish; past that, the next tick runs again.
+      // QueueEvents.close() waits for a connection that may never come while Redis is down, so
+      // it gets a bounded wait too.
+      await closeWorker(worker, options.closeGraceMs ?? 10_000);
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         events.close(),

@@ -26,3 +26,8 @@ export { requireActiveDevice, verifyToken } from './handshake-auth.js';
 export { rateLimited, TokenBuckets } from './send-limits.js';
 export { WriteGate } from './write-gate.js';
 export { parsePayload } from './payload-validation.js';
+export {
+  parsePresenceEntry,
+  RedisPresenceStore,
+  type RedisPresenceOptions,
+} from './presence-store.js';
