@@ -5,8 +5,8 @@ import { pino, type Logger } from 'pino';
 import { Pause } from './pause.js';
 
 /**
- * Takes the changes of one read, in the order read (per stream in seq order). It must be
- * idempotent: after a crash, the changes read since the last saved position are handed on again.
+ * Takes the changes of one read, per stream in seq order. It must be idempotent: after a crash,
+ * the changes read since the last saved position are handed on again.
  */
 export type ChangeSink = (changes: readonly ChangeEvent[]) => Promise<void>;
 
@@ -22,14 +22,36 @@ export interface ChangeDispatcherOptions {
   readonly retryMs?: number;
   /** Changes per read at most. @default 1000 */
   readonly batchSize?: number;
+  /**
+   * A read cut by `batchSize` is not handed on alone (see {@link ChangeDispatcher}): reads are
+   * gathered until one is not cut, or until this many changes are held. @default 100_000
+   */
+  readonly maxHeld?: number;
   readonly logger?: Logger;
+}
+
+/**
+ * The changes grouped by stream (streams in order of first appearance), each in seq order. A read
+ * holds changes in transaction (xid) order, and a transaction that started later may have taken
+ * a stream's lower seq.
+ */
+function inStreamOrder(changes: readonly ChangeEvent[]): ChangeEvent[] {
+  const streams = new Map<string, ChangeEvent[]>();
+  for (const change of changes) {
+    const list = streams.get(change.stream);
+    if (list) list.push(change);
+    else streams.set(change.stream, [change]);
+  }
+  return [...streams.values()].flatMap((list) => list.sort((a, b) => a.seq - b.seq));
 }
 
 /**
  * Reads every committed change from change_log (a {@link ChangeTail}) and hands each read to its
  * sinks, then saves the position in PostgreSQL (`change_tail_positions`), so a restart goes on
  * where the last run stopped: nothing committed is skipped, and what a crash cut short is handed
- * on again (sinks are idempotent). Every worker node may run one: a PostgreSQL advisory lock,
+ * on again (sinks are idempotent). Per stream, changes are handed on in seq order: a read cut by
+ * its batch size may miss a lower seq whose transaction has a larger xid, so cut reads are held
+ * and handed on with the next read that is not cut. Every worker node may run one: a PostgreSQL advisory lock,
  * held by a connection of its own, keeps one active; a standby takes over within `retryMs` of
  * the active one's death (its session ends, and the lock with it).
  */
@@ -37,6 +59,7 @@ export class ChangeDispatcher {
   private readonly pause = new Pause();
   private readonly logger: Logger;
   private lock: PoolClient | undefined;
+  private positioned = false;
   private stopping = false;
   private running: Promise<void> | undefined;
 
@@ -44,9 +67,12 @@ export class ChangeDispatcher {
     this.logger = options.logger ?? pino({ level: 'silent' });
   }
 
-  /** Whether this dispatcher holds the lock (is the one reading). */
+  /**
+   * Whether this dispatcher is the one reading: it holds the lock and has its position, so every
+   * change committed from now on will be handed on.
+   */
   get active(): boolean {
-    return this.lock !== undefined;
+    return this.lock !== undefined && this.positioned;
   }
 
   start(): void {
@@ -100,6 +126,7 @@ export class ChangeDispatcher {
   private unlock(error?: Error): void {
     const lock = this.lock;
     this.lock = undefined;
+    this.positioned = false;
     lock?.release(error ?? true);
   }
 
@@ -112,11 +139,26 @@ export class ChangeDispatcher {
       await tail.read();
       await saveTailPosition(db, name, tail.savedPosition()!);
     }
+    this.positioned = true;
+    const maxHeld = this.options.maxHeld ?? 100_000;
     while (!this.stopping && this.lock) {
       await this.checkLock(this.lock);
-      const { changes, more } = await tail.read();
-      if (changes.length > 0) {
-        for (const sink of sinks) await sink(changes);
+      const held: ChangeEvent[] = [];
+      let more = true;
+      while (more && held.length < maxHeld) {
+        const read = await tail.read();
+        held.push(...read.changes);
+        more = read.more;
+      }
+      if (more) {
+        this.logger.warn(
+          { held: held.length },
+          'change dispatcher: backlog over maxHeld; a stream may be handed on out of order',
+        );
+      }
+      if (held.length > 0) {
+        const ordered = inStreamOrder(held);
+        for (const sink of sinks) await sink(ordered);
         await saveTailPosition(db, name, tail.savedPosition()!);
       }
       if (!more) await this.pause.for(this.options.idleMs ?? 100);

@@ -16,7 +16,7 @@ import {
 import type { RetentionPolicy } from './retention.js';
 import { startRetentionWorker, type RetentionWorker } from './retention-worker.js';
 import { startWebhookWorker } from './webhook-worker.js';
-import { closeWorker } from './close-worker.js';
+import { closeWorker } from './bounded-close.js';
 
 /** Options of {@link startJobWorkers}. */
 export interface JobWorkersOptions {

@@ -2,7 +2,7 @@ import type { Database } from '@ccs/db';
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
-import { closeWorker } from './close-worker.js';
+import { closeWorker, settleWithin } from './bounded-close.js';
 import { applyRetention, type RetentionPolicy } from './retention.js';
 
 /** Name of the retention queue (under the configured prefix). */
@@ -98,12 +98,7 @@ export function startRetentionWorker(options: RetentionWorkerOptions): Retention
       // QueueEvents.close() waits for a connection that may never come while Redis is down, so
       // it gets a bounded wait too.
       await closeWorker(worker, options.closeGraceMs ?? 10_000);
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        events.close(),
-        new Promise((resolve) => (timer = setTimeout(resolve, 2000))),
-      ]);
-      clearTimeout(timer);
+      await settleWithin(events.close(), 2000);
       await queue.close();
       connection.disconnect();
     },

@@ -28,6 +28,7 @@ export { WriteGate } from './write-gate.js';
 export { parsePayload } from './payload-validation.js';
 export {
   parsePresenceEntry,
+  presenceEntry,
   RedisPresenceStore,
   type RedisPresenceOptions,
 } from './presence-store.js';
