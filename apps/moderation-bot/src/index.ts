@@ -1,1 +1,6 @@
-export { removeBannedMessages, type ModerationOptions } from './moderation-bot.js';
+export { bannedWordCheck } from './banned-words.js';
+export {
+  startModerationBot,
+  type ModerationBot,
+  type ModerationBotOptions,
+} from './moderation-bot.js';

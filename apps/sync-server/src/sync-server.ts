@@ -104,7 +104,8 @@ export async function startWorkerServer(
       await database.pool.query('SELECT 1');
     },
     redis: async () => {
-      await background.jobs.queues[0]!.client.then((client) => client.ping());
+      // BullMQ 6: the raw client is the backend's (Queue has no `client`); INFO as a ping.
+      await (await background.jobs.queues[0]!.getBackend().client).info();
     },
   });
   registerMetricsRoute(app, registry);

@@ -11,7 +11,8 @@ import { appEndpoint, startTestJobs, until } from './job-harness.js';
 
 const jwtSecret = 'jobs-test-secret-0123456789';
 
-const test = base.extend('receiver', async (_fixtures, { onCleanup }) => {
+// eslint-disable-next-line no-empty-pattern -- vitest reads a fixture's dependencies from this pattern
+const test = base.extend('receiver', async ({}, { onCleanup }) => {
   const receiver = await WebhookReceiver.start();
   onCleanup(() => receiver.close());
   return receiver;
