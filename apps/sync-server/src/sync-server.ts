@@ -61,7 +61,9 @@ export function startService(
   config: SyncServerConfig,
   logger: Logger,
 ): Promise<SyncServer | WorkerServer> {
-  return config.role === 'worker' ? startWorkerServer(config, logger) : startSyncServer(config, logger);
+  return config.role === 'worker'
+    ? startWorkerServer(config, logger)
+    : startSyncServer(config, logger);
 }
 
 function createHttpApp(logger: Logger): FastifyInstance {
@@ -70,6 +72,23 @@ function createHttpApp(logger: Logger): FastifyInstance {
     // Health probes and scrapes every few seconds would drown the log.
     logController: new LogController({ disableRequestLogging: true }),
   });
+}
+
+/** A connection for `/readyz` alone: commands fail at once while Redis is down. */
+function healthRedis(config: SyncServerConfig, logger: Logger): Redis {
+  const redis = new Redis(config.redisUrl, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    connectionName: `${config.redisPrefix}:health`,
+  });
+  redis.on('error', (error: Error) => logger.debug({ err: error }, 'redis connection error'));
+  return redis;
+}
+
+async function pingRedis(redis: Redis): Promise<void> {
+  if (redis.status === 'wait' || redis.status === 'end') await redis.connect();
+  await redis.ping();
 }
 
 /** Listens as configured; resolves with the base URL. */
@@ -99,14 +118,12 @@ export async function startWorkerServer(
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const background = startBackgroundJobs(config, database.db, registry, logger);
+  const redis = healthRedis(config, logger);
   registerHealthRoutes(app, {
     postgres: async () => {
       await database.pool.query('SELECT 1');
     },
-    redis: async () => {
-      // BullMQ 6: the raw client is the backend's (Queue has no `client`); INFO as a ping.
-      await (await background.jobs.queues[0]!.getBackend().client).info();
-    },
+    redis: () => pingRedis(redis),
   });
   registerMetricsRoute(app, registry);
   if (config.adminToken) {
@@ -129,6 +146,7 @@ export async function startWorkerServer(
       (closing ??= (async () => {
         await background.close();
         await app.close();
+        redis.disconnect();
         await database.close();
       })()),
   };
@@ -143,7 +161,8 @@ export async function startSyncServer(
   config: SyncServerConfig,
   logger: Logger,
 ): Promise<SyncServer> {
-  if (config.role === 'worker') throw new Error('startSyncServer runs a gateway: use startWorkerServer');
+  if (config.role === 'worker')
+    throw new Error('startSyncServer runs a gateway: use startWorkerServer');
   const app = createHttpApp(logger);
   const onConnectionError = (error: Error): void =>
     logger.warn({ err: error }, 'PostgreSQL ended a connection; the pool opens a new one');
@@ -161,13 +180,7 @@ export async function startSyncServer(
     applicationName: 'ccs-sync-server-auth',
     onConnectionError,
   });
-  const redis = new Redis(config.redisUrl, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: false,
-    connectionName: `${config.redisPrefix}:health`,
-  });
-  redis.on('error', (error: Error) => logger.debug({ err: error }, 'redis connection error'));
+  const redis = healthRedis(config, logger);
   // Cross-node socket.io traffic (rooms, ephemeral events). Committed changes never go through
   // Redis: every node reads them from PostgreSQL and emits to its own sockets only.
   // maxRetriesPerRequest: null, so commands wait for Redis to come back instead of failing
@@ -215,10 +228,7 @@ export async function startSyncServer(
     postgres: async () => {
       await authDatabase.pool.query('SELECT 1');
     },
-    redis: async () => {
-      if (redis.status === 'wait' || redis.status === 'end') await redis.connect();
-      await redis.ping();
-    },
+    redis: () => pingRedis(redis),
   });
   registerMetricsRoute(app, registry);
   if (config.env !== 'production') {
@@ -283,10 +293,18 @@ export async function startSyncServer(
   const viewedQueues =
     background?.jobs.queues ??
     (config.adminToken
-      ? openJobQueues({ connection: adapterPub, prefix: config.redisPrefix, feeds: config.changeFeeds })
+      ? openJobQueues({
+          connection: adapterPub,
+          prefix: config.redisPrefix,
+          feeds: config.changeFeeds,
+        })
       : []);
   if (config.adminToken) {
-    registerAdminRoutes(app, { adminToken: config.adminToken, db: database.db, queues: viewedQueues });
+    registerAdminRoutes(app, {
+      adminToken: config.adminToken,
+      db: database.db,
+      queues: viewedQueues,
+    });
   }
   await redis.connect().catch((error: unknown) => {
     logger.warn({ err: error }, 'Redis not reachable yet; /readyz will say so');

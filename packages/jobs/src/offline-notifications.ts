@@ -38,8 +38,9 @@ export function webhookJobId(data: WebhookJobData): string {
 /**
  * The dispatcher's sink of offline notifications: for each new message, the conversation's
  * members other than its author who have no device online in the conversation's stream get one
- * job per endpoint that notifies them (their own, and every app endpoint). Job ids make a change
- * handed on twice add each notification once.
+ * job per endpoint that notifies them (their own, and every app endpoint). Per read: one query
+ * for members, one for endpoints (none: nothing more is asked), one presence lookup per stream.
+ * Job ids make a change handed on twice add each notification once.
  */
 export function offlineNotificationSink(options: {
   readonly db: Database;
@@ -66,20 +67,34 @@ export function offlineNotificationSink(options: {
     const members = await readConversationMembers(db, [
       ...new Set(created.map((change) => change.data.conversationId)),
     ]);
-    const offline: { change: ChangeEvent<'message'>; userIds: string[] }[] = [];
-    for (const change of created) {
-      const recipients = (members.get(change.data.conversationId) ?? []).filter(
+    const recipientsOf = (change: ChangeEvent<'message'>): string[] =>
+      (members.get(change.data.conversationId) ?? []).filter(
         (userId) => userId !== change.data.authorId,
       );
+    // Endpoints first: with none that would notify, presence is not asked at all.
+    const endpoints = await findRecipientEndpoints(db, [...new Set(created.flatMap(recipientsOf))]);
+    if (endpoints.length === 0) return;
+    const anyAppEndpoint = endpoints.some((endpoint) => endpoint.userId === null);
+    const withEndpoint = new Set(endpoints.map((endpoint) => endpoint.userId));
+    // Presence once per stream of this read.
+    const onlineByStream = new Map<StreamName, ReadonlySet<string>>();
+    const offline: { change: ChangeEvent<'message'>; userIds: string[] }[] = [];
+    for (const change of created) {
+      const recipients = recipientsOf(change).filter(
+        (userId) => anyAppEndpoint || withEndpoint.has(userId),
+      );
       if (recipients.length === 0) continue;
-      const online = await onlineUsers(change.stream, recipients);
+      let online = onlineByStream.get(change.stream);
+      if (!online) {
+        const candidates = new Set(
+          created.filter((c) => c.stream === change.stream).flatMap(recipientsOf),
+        );
+        online = await onlineUsers(change.stream, [...candidates]);
+        onlineByStream.set(change.stream, online);
+      }
       const userIds = recipients.filter((userId) => !online.has(userId));
       if (userIds.length > 0) offline.push({ change, userIds });
     }
-    if (offline.length === 0) return;
-    const endpoints = await findRecipientEndpoints(db, [
-      ...new Set(offline.flatMap((entry) => entry.userIds)),
-    ]);
     const jobs = offline.flatMap(({ change, userIds }) =>
       userIds.flatMap((recipientId) =>
         endpoints

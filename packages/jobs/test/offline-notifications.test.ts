@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { findWebhookDelivery } from '@ccs/db';
+import { findWebhookDelivery, insertWebhookEndpoint } from '@ccs/db';
 import { createMessage, seedConversationScenario } from '@ccs/fixtures';
 import { presenceEntry } from '@ccs/realtime';
 import { test as base } from '@ccs/test-env/vitest';
@@ -54,6 +54,39 @@ describe('offline notifications', () => {
         change: { stream: scenario.stream, seq: sent.seq, kind: 'message.created' },
       });
       expect(notification!.notification.change.data.body).toBe('are you there?');
+    } finally {
+      await harness.close();
+    }
+  });
+
+  test("a user's own endpoint gets that user's notifications only", async ({
+    database,
+    testEnv,
+    redisNamespace,
+    receiver,
+  }) => {
+    const scenario = await seedConversationScenario(database.db, {
+      jwtSecret,
+      devicesPerUser: [1, 1, 1],
+    });
+    const [author, withoutEndpoint, withEndpoint] = scenario.users;
+    const harness = await startTestJobs({ database, testEnv, redisNamespace });
+    try {
+      receiver.secret = 'whsec-carol-0123456789';
+      await insertWebhookEndpoint(database.db, {
+        userId: withEndpoint!.user.id,
+        url: receiver.url,
+        secret: receiver.secret,
+      });
+      await createMessage(database.db, author!.devices[0]!, scenario.conversation.id);
+      const [queue] = harness.jobs.queues;
+      await until(async () => (await queue!.getCompletedCount()) === 1);
+      expect(await queue!.getJobCountByTypes('waiting', 'delayed', 'active', 'failed')).toBe(0);
+      expect(receiver.acknowledged.map((r) => r.notification.recipientId)).toEqual([
+        withEndpoint!.user.id,
+      ]);
+      expect(receiver.acknowledged[0]!.signatureValid).toBe(true);
+      expect(withoutEndpoint).toBeDefined();
     } finally {
       await harness.close();
     }
