@@ -25,6 +25,36 @@ describe('loadConfig', () => {
     expect((error as Error).message).toMatch(/DATABASE_URL/);
   });
 
+  it('reads the role, the admin token, change feeds and the job settings', () => {
+    expect(loadConfig({})).toMatchObject({
+      role: 'all',
+      adminToken: undefined,
+      changeFeeds: [],
+      webhooks: { attempts: 8, backoffMs: 1000, jitter: 0.5, timeoutMs: 10_000, concurrency: 8 },
+      jobLockMs: 30_000,
+    });
+    expect(
+      loadConfig({
+        CCS_ROLE: 'worker',
+        CCS_ADMIN_TOKEN: 'a'.repeat(24),
+        CCS_CHANGE_FEEDS: 'moderation=conversation:*',
+        CCS_WEBHOOK_ATTEMPTS: '3',
+        CCS_JOB_LOCK_MS: '2000',
+      }),
+    ).toMatchObject({
+      role: 'worker',
+      adminToken: 'a'.repeat(24),
+      changeFeeds: [{ name: 'moderation', streams: ['conversation:*'] }],
+      webhooks: { attempts: 3 },
+      jobLockMs: 2000,
+    });
+    expect(() => loadConfig({ CCS_ROLE: 'cron' })).toThrow(/CCS_ROLE/);
+    expect(() => loadConfig({ CCS_ADMIN_TOKEN: 'short' })).toThrow(/CCS_ADMIN_TOKEN/);
+    expect(() => loadConfig({ CCS_CHANGE_FEEDS: 'moderation=messages' })).toThrow(
+      /CCS_CHANGE_FEEDS: feed "moderation": "messages" is not a stream name/,
+    );
+  });
+
   it('passes only the limits that are set, leaving the rest to the gateway', () => {
     expect(loadConfig({}).limits).toEqual({});
     expect(
