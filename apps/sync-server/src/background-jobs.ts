@@ -1,4 +1,4 @@
-import type { Database } from '@ccs/db';
+import { createDatabase } from '@ccs/db';
 import { startJobWorkers, type JobWorkers, type OnlineUsers } from '@ccs/jobs';
 import { parsePresenceEntry, RedisPresenceStore } from '@ccs/realtime';
 import { Redis } from 'ioredis';
@@ -19,10 +19,19 @@ export interface BackgroundJobs {
  */
 export function startBackgroundJobs(
   config: SyncServerConfig,
-  db: Database,
   registry: Registry,
   logger: Logger,
 ): BackgroundJobs {
+  // A pool of their own: the dispatcher holds one connection (its lock) for as long as it runs,
+  // and jobs never wait behind sends, nor sends behind jobs.
+  const database = createDatabase({
+    url: config.databaseUrl,
+    maxConnections: 4,
+    applicationName: 'ccs-jobs',
+    onConnectionError: (error) =>
+      logger.warn({ err: error }, 'PostgreSQL ended a jobs connection; the pool opens a new one'),
+  });
+  const db = database.db;
   // Fails at once while Redis is down (nothing queues up): the dispatcher retries its read.
   const presenceRedis = new Redis(config.redisUrl, {
     enableOfflineQueue: false,
@@ -36,7 +45,9 @@ export function startBackgroundJobs(
     ...config.presence,
   });
   const onlineUsers: OnlineUsers = async (stream, userIds) => {
-    const online = new Set((await presence.list(stream)).map((entry) => parsePresenceEntry(entry).userId));
+    const online = new Set(
+      (await presence.list(stream)).map((entry) => parsePresenceEntry(entry).userId),
+    );
     return new Set(userIds.filter((userId) => online.has(userId)));
   };
   const jobs = startJobWorkers({
@@ -63,6 +74,7 @@ export function startBackgroundJobs(
     async close() {
       await jobs.close();
       presenceRedis.disconnect();
+      await database.close();
     },
   };
 }

@@ -110,14 +110,15 @@ export async function startWorkerServer(
   const app = createHttpApp(logger);
   const database = createDatabase({
     url: config.databaseUrl,
-    maxConnections: config.dbPoolSize,
+    // /readyz and /v1/admin only: the jobs have a pool of their own.
+    maxConnections: 2,
     applicationName: 'ccs-sync-worker',
     onConnectionError: (error) =>
       logger.warn({ err: error }, 'PostgreSQL ended a connection; the pool opens a new one'),
   });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const background = startBackgroundJobs(config, database.db, registry, logger);
+  const background = startBackgroundJobs(config, registry, logger);
   const redis = healthRedis(config, logger);
   registerHealthRoutes(app, {
     postgres: async () => {
@@ -288,7 +289,7 @@ export async function startSyncServer(
     requestsPerSecond: config.restRequestsPerSecond,
   });
   const background =
-    config.role === 'all' ? startBackgroundJobs(config, database.db, registry, logger) : undefined;
+    config.role === 'all' ? startBackgroundJobs(config, registry, logger) : undefined;
   // A gateway alone still shows the deployment's failed jobs: it opens the queues to look.
   const viewedQueues =
     background?.jobs.queues ??
