@@ -20,7 +20,9 @@ const { values } = parseArgs({
 });
 let config: SyncServerConfig;
 try {
-  config = loadConfig(values.role === undefined ? process.env : { ...process.env, CCS_ROLE: values.role });
+  config = loadConfig(
+    values.role === undefined ? process.env : { ...process.env, CCS_ROLE: values.role },
+  );
   if (values.demo && config.role === 'worker') {
     throw new ConfigError('--demo needs a gateway: run it with --role all or gateway');
   }

@@ -71,6 +71,9 @@ function createHttpApp(logger: Logger): FastifyInstance {
     loggerInstance: logger as FastifyBaseLogger,
     // Health probes and scrapes every few seconds would drown the log.
     logController: new LogController({ disableRequestLogging: true }),
+    // A webhook job's id (endpoint, stream, seq, recipient) is ~130 characters, and
+    // `/v1/admin/jobs/:queue/:id/retry` takes it as a parameter.
+    routerOptions: { maxParamLength: 256 },
   });
 }
 
@@ -298,6 +301,7 @@ export async function startSyncServer(
           connection: adapterPub,
           prefix: config.redisPrefix,
           feeds: config.changeFeeds,
+          retention: config.retentionHours > 0,
         })
       : []);
   if (config.adminToken) {

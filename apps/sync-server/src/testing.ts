@@ -19,7 +19,8 @@ export interface TestClients {
 /**
  * `@ccs/test-env`'s `test` plus:
  * - `startServer(env?)`: starts a sync-server in-process on port 0 with the test's database and
- *   Redis namespace (call it twice for two nodes of one cluster); env overrides the config.
+ *   Redis namespace (call it twice for two nodes of one cluster); env overrides the config. It
+ *   runs the gateway only: pass `CCS_ROLE: 'all'` for the background jobs too.
  * - `server`: one such server, started on first use.
  * - `clients`: `connect(token)` to `server`.
  * Servers and clients are closed after the test.
@@ -44,7 +45,8 @@ export const test = base
         REDIS_URL: testEnv.redisUrl,
         CCS_REDIS_PREFIX: redisNamespace.prefix,
         CCS_JWT_SECRET: TEST_JWT_SECRET,
-        // Retention runs on BullMQ on a schedule; its own tests live in @ccs/jobs.
+        // Background jobs (webhooks, feeds, retention) only for the tests that ask for them.
+        CCS_ROLE: 'gateway',
         CCS_RETENTION_HOURS: '0',
         ...env,
       });

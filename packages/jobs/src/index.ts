@@ -38,4 +38,4 @@ export {
 export { FailedJobError, listFailedJobs, retryFailedJob, type FailedJob } from './failed-jobs.js';
 export { createJobMetrics, type JobMetrics } from './job-metrics.js';
 export { startJobWorkers, type JobWorkers, type JobWorkersOptions } from './job-workers.js';
-export { jobQueueNames, openJobQueues } from './job-queues.js';
+export { jobQueueNames, openJobQueues, type JobQueueSet } from './job-queues.js';
