@@ -16,7 +16,7 @@ import {
 import type { RetentionPolicy } from './retention.js';
 import { startRetentionWorker, type RetentionWorker } from './retention-worker.js';
 import { startWebhookWorker } from './webhook-worker.js';
-import { closeWorker } from './bounded-close.js';
+import { closeWorker, settleWithin } from './bounded-close.js';
 
 /** Options of {@link startJobWorkers}. */
 export interface JobWorkersOptions {
@@ -140,7 +140,8 @@ export function startJobWorkers(options: JobWorkersOptions): JobWorkers {
       (closing ??= (async () => {
         const graceMs = options.closeGraceMs ?? 10_000;
         await Promise.all([
-          dispatcher.close(),
+          // Its read in hand waits for Redis while Redis is down; the disconnect below ends it.
+          settleWithin(dispatcher.close(), graceMs),
           ...workers.map((worker) => closeWorker(worker, graceMs)),
           retention?.close(),
         ]);

@@ -46,9 +46,12 @@ describe('runPacedLoop', () => {
     // Everything due by then goes out at once: about 100 items, not one tick's 5, so what was
     // issued matches the schedule (1 item per ms) again.
     expect(catchUp.count).toBeGreaterThanOrEqual(90);
+    // The loop had run at least the 100 ms it was held, so at least 100 were due; and never more
+    // than the time on this clock, which started first. (A tighter lower bound fails when the
+    // OS pauses this process between the loop's clock read and ours, as it does under load.)
     const issuedByThen = batches[0]!.count + catchUp.count;
     expect(issuedByThen).toBeLessThanOrEqual(catchUp.atMs);
-    expect(issuedByThen).toBeGreaterThanOrEqual(catchUp.atMs - 3);
+    expect(issuedByThen).toBeGreaterThanOrEqual(100);
   });
 
   it('issues nothing when the schedule has nothing due', async () => {
