@@ -7,13 +7,16 @@ import { Latencies, round, type LatencySummary } from './latency.js';
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const MiB = 1024 * 1024;
 
-/** Starts `apps/sync-server/src/main.ts` as its own process, build-free (tsx, source condition). */
+/**
+ * Starts `apps/sync-server/src/main.ts` as its own process, build-free (tsx, source condition):
+ * the gateway role, which is what the abuse bench measures (no background jobs beside it).
+ */
 export function startSyncServerProcess(
   env: Readonly<Record<string, string>>,
 ): Promise<ServerProcess> {
   return startServerProcess({
     entry: MAIN,
-    env: { NODE_OPTIONS: '--import tsx --conditions=@ccs/source', ...env },
+    env: { NODE_OPTIONS: '--import tsx --conditions=@ccs/source', CCS_ROLE: 'gateway', ...env },
     startTimeoutMs: 60_000,
   });
 }

@@ -53,6 +53,7 @@ export function startLoggedServer(ctx: LoggedServerContext, logger: Logger): Pro
     REDIS_URL: ctx.testEnv.redisUrl,
     CCS_REDIS_PREFIX: ctx.redisNamespace.prefix,
     CCS_JWT_SECRET: TEST_JWT_SECRET,
+    CCS_ROLE: 'gateway',
     CCS_RETENTION_HOURS: '0',
   });
   return startSyncServer(config, logger);
