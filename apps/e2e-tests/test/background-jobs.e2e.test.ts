@@ -5,6 +5,7 @@ import { WebhookReceiver } from '@ccs/jobs/testing';
 import { TestClient } from '@ccs/test-clients';
 import {
   createTestDatabase,
+  reserveRedisPrefix,
   startServerProcess,
   type ServerProcess,
   type TestDatabase,
@@ -32,7 +33,7 @@ beforeEach(async () => {
   env = {
     DATABASE_URL: database.url,
     REDIS_URL: testEnv.redisUrl,
-    CCS_REDIS_PREFIX: `e2e-jobs-${randomBytes(4).toString('hex')}`,
+    CCS_REDIS_PREFIX: await reserveRedisPrefix(testEnv.redisUrl, 'e2e-jobs'),
     CCS_JWT_SECRET: jwtSecret,
     CCS_RETENTION_HOURS: '0',
     // A killed worker's job is retried a second after its last lock renewal.

@@ -1,9 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { seedConversationScenario } from '@ccs/fixtures';
 import { isChangeOf, type ChangeEvent } from '@ccs/protocol';
 import { TestClient } from '@ccs/test-clients';
-import { createTestDatabase, startServerProcess, type ServerProcess } from '@ccs/test-env';
+import {
+  createTestDatabase,
+  reserveRedisPrefix,
+  startServerProcess,
+  type ServerProcess,
+} from '@ccs/test-env';
 import { describe, expect, inject, it } from 'vitest';
 
 const entry = resolve(import.meta.dirname, '../../sync-server/dist/main.js');
@@ -24,7 +28,7 @@ describe('gateway crash (guarantee 7)', () => {
       DATABASE_URL: database.url,
       REDIS_URL: env.redisUrl,
       CCS_JWT_SECRET: jwtSecret,
-      CCS_REDIS_PREFIX: `e2e-${randomBytes(4).toString('hex')}`,
+      CCS_REDIS_PREFIX: await reserveRedisPrefix(env.redisUrl, 'e2e-failover'),
       CCS_RETENTION_HOURS: '0',
     };
     const nodes: ServerProcess[] = [];

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import {
   createTestDatabase,
+  reserveRedisPrefix,
   startServerProcess,
   type ServerProcess,
   type TestDatabase,
@@ -39,7 +40,7 @@ export async function startOwnServer(
   const env = {
     DATABASE_URL: database.url,
     REDIS_URL: testEnv.redisUrl,
-    CCS_REDIS_PREFIX: `e2e-${label}-${randomBytes(4).toString('hex')}`,
+    CCS_REDIS_PREFIX: await reserveRedisPrefix(testEnv.redisUrl, `e2e-${label}`),
     CCS_JWT_SECRET: jwtSecret,
     CCS_RETENTION_HOURS: '0',
     ...settings,

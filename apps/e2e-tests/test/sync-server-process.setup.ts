@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { createTestDatabase, startServerProcess } from '@ccs/test-env';
+import { createTestDatabase, reserveRedisPrefix, startServerProcess } from '@ccs/test-env';
 import type { TestProject } from 'vitest/node';
 
 /** What the suite knows about the server process it runs against. */
@@ -32,6 +32,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     env: {
       DATABASE_URL: database.url,
       REDIS_URL: project.getProvidedContext().ccsTestEnv.redisUrl,
+      CCS_REDIS_PREFIX: await reserveRedisPrefix(
+        project.getProvidedContext().ccsTestEnv.redisUrl,
+        'e2e-shared',
+      ),
       CCS_JWT_SECRET: jwtSecret,
       CCS_RETENTION_HOURS: '0',
     },

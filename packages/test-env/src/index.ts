@@ -12,5 +12,6 @@ export {
   type ServerProcess,
   type ServerProcessOptions,
 } from './server-process.js';
-export { openRedisNamespace, type RedisNamespace } from './redis-namespace.js';
+export { openRedisNamespace, reserveRedisPrefix, type RedisNamespace } from './redis-namespace.js';
+export { sweepTestLeftovers, type SweepOptions, type SweepResult } from './leftover-sweeper.js';
 export { TestDatabasePool, type TestDatabasePoolOptions } from './test-database-pool.js';

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { REDIS_MARKER_KEY, REDIS_MARKER_TTL_MS } from './leftover-marker.js';
 
 /**
  * A Redis namespace of one test: a prefix for every key, BullMQ queue and socket.io adapter
@@ -17,10 +18,32 @@ export interface RedisNamespace {
   dispose(): Promise<void>;
 }
 
+/** A fresh test prefix, `ccs-test:<label>:<8 hex>`. */
+function testRedisPrefix(label: string): string {
+  return `ccs-test:${label.replace(/[^A-Za-z0-9_-]/g, '-')}:${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * A test prefix for a server process to use (`CCS_REDIS_PREFIX`), marked alive for 6 h: keys a
+ * process leaves under it are swept by a later run (see `sweepTestLeftovers`), never before.
+ */
+export async function reserveRedisPrefix(url: string, label: string): Promise<string> {
+  const prefix = testRedisPrefix(label);
+  const redis = new Redis(url, { connectionName: `${prefix}:reserve` });
+  try {
+    await redis.set(`${prefix}:${REDIS_MARKER_KEY}`, '1', 'PX', REDIS_MARKER_TTL_MS);
+  } finally {
+    await redis.quit();
+  }
+  return prefix;
+}
+
 /** Opens a namespace; `worker` names the vitest worker (VITEST_POOL_ID) for readable keys. */
 export function openRedisNamespace(url: string, worker: string): RedisNamespace {
-  const prefix = `ccs-test:${worker}:${randomBytes(4).toString('hex')}`;
+  const prefix = testRedisPrefix(worker);
   const redis = new Redis(url, { keyPrefix: `${prefix}:`, connectionName: `${prefix}:test` });
+  // Alive while marked: a run that dies leaves keys the sweeper removes once the mark expires.
+  redis.set(REDIS_MARKER_KEY, '1', 'PX', REDIS_MARKER_TTL_MS).catch(() => undefined);
   const admin = (): Redis => new Redis(url, { connectionName: `${prefix}:cleanup` });
   const keys = async (): Promise<string[]> => {
     const client = admin();

@@ -1,5 +1,6 @@
 import { migrateDatabase, migrationsHash } from '@ccs/db';
 import pg from 'pg';
+import { markDatabaseSql } from './leftover-marker.js';
 import { quoteIdentifier, withDatabase } from './test-env-info.js';
 
 /** Advisory lock key (any constant) that serialises template creation across processes. */
@@ -21,6 +22,7 @@ export async function ensureTemplateDatabase(adminUrl: string): Promise<string> 
     if (existing.rowCount === 0) {
       await admin.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(building)}`);
       await admin.query(`CREATE DATABASE ${quoteIdentifier(building)}`);
+      await admin.query(markDatabaseSql(admin, building));
       await migrateDatabase(withDatabase(adminUrl, building));
       await admin.query(
         `ALTER DATABASE ${quoteIdentifier(building)} RENAME TO ${quoteIdentifier(name)}`,

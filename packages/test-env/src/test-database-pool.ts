@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { databaseLabel, openTestDatabase, type TestDatabase } from './test-database.js';
+import { markDatabaseSql } from './leftover-marker.js';
 import { quoteIdentifier, type TestEnvInfo } from './test-env-info.js';
 
 /** Options of {@link TestDatabasePool}. */
@@ -60,11 +61,16 @@ export class TestDatabasePool {
     const name = `ccs_spare_${this.worker}_${randomBytes(4).toString('hex')}`;
     return this.query(
       `CREATE DATABASE ${quoteIdentifier(name)} TEMPLATE ${quoteIdentifier(this.env.templateDatabase)}`,
+      // Marked, so that a crashed run's spares are swept (see leftover-sweeper.ts).
+      (client) => markDatabaseSql(client, name),
     ).then(() => name);
   }
 
-  /** One short-lived admin connection per statement, so clones and renames run side by side. */
-  private async query(sql: string): Promise<void> {
+  /**
+   * One short-lived admin connection per operation, so clones and renames run side by side;
+   * `then` is a second statement on the same connection.
+   */
+  private async query(sql: string, then?: (client: pg.Client) => string): Promise<void> {
     const client = new pg.Client({
       connectionString: this.env.adminUrl,
       application_name: 'ccs-test-env',
@@ -72,6 +78,7 @@ export class TestDatabasePool {
     await client.connect();
     try {
       await client.query(sql);
+      if (then) await client.query(then(client));
     } finally {
       await client.end();
     }

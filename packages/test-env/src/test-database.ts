@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createDatabase, type DatabaseHandle } from '@ccs/db';
 import pg from 'pg';
+import { markDatabaseSql } from './leftover-marker.js';
 import { quoteIdentifier, withDatabase, type TestEnvInfo } from './test-env-info.js';
 
 /** A database of its own for one test, cloned from the migrated template. */
@@ -42,10 +43,10 @@ export async function createTestDatabase(
   options: CreateTestDatabaseOptions = {},
 ): Promise<TestDatabase> {
   const name = `ccs_test_${databaseLabel(options.label)}_${randomBytes(4).toString('hex')}`;
-  await adminQuery(
-    env.adminUrl,
+  await adminQuery(env.adminUrl, (admin) => [
     `CREATE DATABASE ${quoteIdentifier(name)} TEMPLATE ${quoteIdentifier(env.templateDatabase)}`,
-  );
+    markDatabaseSql(admin, name),
+  ]);
   return openTestDatabase(env, name, options.maxConnections, options.connectionTimeoutMs);
 }
 
@@ -77,11 +78,15 @@ export function openTestDatabase(
   };
 }
 
-async function adminQuery(adminUrl: string, sql: string): Promise<void> {
+async function adminQuery(
+  adminUrl: string,
+  statements: string | ((admin: pg.Client) => readonly string[]),
+): Promise<void> {
   const admin = new pg.Client({ connectionString: adminUrl, application_name: 'ccs-test-env' });
   await admin.connect();
   try {
-    await admin.query(sql);
+    const list = typeof statements === 'string' ? [statements] : statements(admin);
+    for (const sql of list) await admin.query(sql);
   } finally {
     await admin.end();
   }

@@ -25,3 +25,20 @@ export function withDatabase(url: string, database: string): string {
 export function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
+
+/**
+ * The admin (maintenance database) and Redis URLs tests use: `CCS_TEST_DATABASE_URL`, else
+ * `DATABASE_URL`, else the local default; `REDIS_URL`, else the local default.
+ */
+export function testEnvUrls(env: NodeJS.ProcessEnv = process.env): {
+  readonly adminUrl: string;
+  readonly redisUrl: string;
+} {
+  return {
+    adminUrl:
+      env['CCS_TEST_DATABASE_URL'] ??
+      env['DATABASE_URL'] ??
+      'postgres://postgres@127.0.0.1:5432/postgres',
+    redisUrl: env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
+  };
+}
