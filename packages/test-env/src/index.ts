@@ -8,10 +8,15 @@ export {
 export { ensureTemplateDatabase } from './template-database.js';
 export { withDatabase, type TestEnvInfo } from './test-env-info.js';
 export {
+  freePort,
   startServerProcess,
   type ServerProcess,
   type ServerProcessOptions,
 } from './server-process.js';
+export type { ReadinessCheck, StartingProcess } from './readiness/readiness-check.js';
+export { logLineReadiness } from './readiness/log-line.js';
+export { httpProbeReadiness } from './readiness/http-probe.js';
+export { portOpenReadiness } from './readiness/port-open.js';
 export { openRedisNamespace, reserveRedisPrefix, type RedisNamespace } from './redis-namespace.js';
 export { sweepTestLeftovers, type SweepOptions, type SweepResult } from './leftover-sweeper.js';
 export { TestDatabasePool, type TestDatabasePoolOptions } from './test-database-pool.js';

@@ -1,5 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
+import { logLineReadiness } from './readiness/log-line.js';
+import type { ReadinessCheck } from './readiness/readiness-check.js';
 
 /** Options of {@link startServerProcess}. */
 export interface ServerProcessOptions {
@@ -7,9 +11,17 @@ export interface ServerProcessOptions {
   readonly entry: string;
   /** Arguments after the entry point, e.g. `['--migrate']`. @default none */
   readonly args?: readonly string[];
-  /** Extra environment; `PORT` defaults to `0` (a free port). */
+  /**
+   * Extra environment; `PORT` defaults to `0` (a free port), or to a free port chosen here when
+   * the readiness check needs to know it.
+   */
   readonly env?: Readonly<Record<string, string>>;
-  /** How long to wait for the `listening` log line. @default 15_000 */
+  /**
+   * When the server counts as started. @default {@link logLineReadiness}: sync-server's
+   * `listening` log line; see also `httpProbeReadiness` and `portOpenReadiness`.
+   */
+  readonly readiness?: ReadinessCheck;
+  /** How long to wait for readiness. @default 15_000 */
   readonly startTimeoutMs?: number;
 }
 
@@ -26,14 +38,36 @@ export interface ServerProcess {
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
+/** A TCP port free right now on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
 /**
- * Starts a sync-server process and resolves once it logs its `listening` line (pino JSON with a
- * `url`), so tests talk to it over real sockets, on the port it chose.
+ * Starts a server process and resolves once its readiness check says so (by default the
+ * `listening` log line of sync-server, whose url names the port it chose), so tests talk to it
+ * over real sockets. Rejects, with everything it printed, when it exits or times out first.
  */
-export function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
+export async function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
+  const readiness = options.readiness ?? logLineReadiness();
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    ...options.env,
+  };
+  if (readiness.needsPort && (env['PORT'] === '0' || !env['PORT'])) {
+    env['PORT'] = String(await freePort());
+  }
   const output: string[] = [];
+  const lineListeners: ((line: string) => void)[] = [];
   const child = spawn(process.execPath, [options.entry, ...(options.args ?? [])], {
-    env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...options.env },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -41,53 +75,59 @@ export function startServerProcess(options: ServerProcessOptions): Promise<Serve
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     await exited;
   };
-  createInterface({ input: child.stderr! }).on('line', (line) => output.push(line));
-
-  return new Promise((resolve, reject) => {
-    const timeoutMs = options.startTimeoutMs ?? 15_000;
-    const timer = setTimeout(() => {
-      void kill('SIGKILL');
-      reject(
-        new Error(
-          `server did not log "listening" within ${timeoutMs} ms; output:\n${output.join('\n')}`,
-        ),
-      );
-    }, timeoutMs);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(
-        new Error(
-          `server exited (${signal ?? code}) before listening; output:\n${output.join('\n')}`,
-        ),
-      );
-    });
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+  for (const stream of [child.stdout!, child.stderr!]) {
+    createInterface({ input: stream }).on('line', (line) => {
       output.push(line);
-      const url = listeningUrl(line);
-      if (!url) return;
-      clearTimeout(timer);
-      resolve({
-        url,
-        pid: child.pid!,
-        child,
-        output,
-        kill,
-        async stop(graceMs = 5000) {
-          const force = setTimeout(() => child.kill('SIGKILL'), graceMs);
-          await kill('SIGTERM');
-          clearTimeout(force);
-        },
-      });
+      for (const listener of lineListeners) listener(line);
     });
-  });
-}
+  }
 
-function listeningUrl(line: string): string | undefined {
-  if (!line.startsWith('{')) return undefined;
+  const starting = new AbortController();
+  const timeoutMs = options.startTimeoutMs ?? 15_000;
+  let timer: NodeJS.Timeout | undefined;
+  let timedOut = false;
+  // Rejects once the process has exited (so nothing of it outlives the rejection): on its own,
+  // or killed at the timeout.
+  const failure = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      timedOut = true;
+      void kill('SIGKILL');
+    }, timeoutMs);
+    child.once('exit', (code, signal) =>
+      reject(
+        new Error(
+          timedOut
+            ? `server not ready (${readiness.description}) within ${timeoutMs} ms; output:\n${output.join('\n')}`
+            : `server exited (${signal ?? code}) before ready (${readiness.description}); output:\n${output.join('\n')}`,
+        ),
+      ),
+    );
+  });
+  failure.catch(() => undefined);
   try {
-    const entry = JSON.parse(line) as { msg?: unknown; url?: unknown };
-    return entry.msg === 'listening' && typeof entry.url === 'string' ? entry.url : undefined;
-  } catch {
-    return undefined;
+    const url = await Promise.race([
+      readiness.ready({
+        env,
+        onLine: (listener) => lineListeners.push(listener),
+        signal: starting.signal,
+      }),
+      failure,
+    ]);
+    return {
+      url,
+      pid: child.pid!,
+      child,
+      output,
+      kill,
+      async stop(graceMs = 5000) {
+        const force = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        await kill('SIGTERM');
+        clearTimeout(force);
+      },
+    };
+  } finally {
+    clearTimeout(timer);
+    starting.abort();
+    lineListeners.length = 0;
   }
 }
