@@ -6,12 +6,11 @@ import { TestClient } from '@ccs/test-clients';
 import {
   createTestDatabase,
   reserveRedisPrefix,
-  startServerProcess,
   type ServerProcess,
   type TestDatabase,
 } from '@ccs/test-env';
+import { startSyncServerProcess, waitForChangeDispatcher } from '@ccs/test-server';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { SYNC_SERVER_ENTRY } from './own-server.js';
 
 // The worker role as real processes: `sync-server --role worker` runs the background jobs (the
 // change dispatcher, offline notifications, change feeds, retention), `--role gateway` the
@@ -22,7 +21,7 @@ const jwtSecret = 'background-jobs-secret-0123456789';
 const WAIT_MS = 20_000;
 
 let database: TestDatabase;
-let env: Record<string, string>;
+let redisPrefix: string;
 let receiver: WebhookReceiver;
 const processes: ServerProcess[] = [];
 const clients: TestClient[] = [];
@@ -30,15 +29,7 @@ const clients: TestClient[] = [];
 beforeEach(async () => {
   const testEnv = inject('ccsTestEnv');
   database = await createTestDatabase(testEnv, { label: 'jobs', maxConnections: 2 });
-  env = {
-    DATABASE_URL: database.url,
-    REDIS_URL: testEnv.redisUrl,
-    CCS_REDIS_PREFIX: await reserveRedisPrefix(testEnv.redisUrl, 'e2e-jobs'),
-    CCS_JWT_SECRET: jwtSecret,
-    CCS_RETENTION_HOURS: '0',
-    // A killed worker's job is retried a second after its last lock renewal.
-    CCS_JOB_LOCK_MS: '1000',
-  };
+  redisPrefix = await reserveRedisPrefix(testEnv.redisUrl, 'e2e-jobs');
   receiver = await WebhookReceiver.start();
 });
 
@@ -50,10 +41,14 @@ afterEach(async () => {
 });
 
 async function start(role: 'worker' | 'gateway'): Promise<ServerProcess> {
-  const server = await startServerProcess({
-    entry: SYNC_SERVER_ENTRY,
-    args: ['--role', role],
-    env,
+  const server = await startSyncServerProcess({
+    databaseUrl: database.url,
+    redisUrl: inject('ccsTestEnv').redisUrl,
+    redisPrefix,
+    role,
+    jwtSecret,
+    // A killed worker's job is retried a second after its last lock renewal.
+    env: { CCS_JOB_LOCK_MS: '1000' },
   });
   processes.push(server);
   return server;
@@ -66,16 +61,6 @@ async function until(condition: () => Promise<boolean> | boolean, what: string):
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-}
-
-/** The dispatcher of some worker has saved its first position: changes from now on are read. */
-async function dispatcherReading(): Promise<void> {
-  await until(async () => {
-    const { rows } = await database.pool.query(
-      "SELECT 1 FROM change_tail_positions WHERE name = 'jobs'",
-    );
-    return rows.length === 1;
-  }, 'the change dispatcher');
 }
 
 async function appEndpoint(): Promise<WebhookEndpoint> {
@@ -115,7 +100,7 @@ describe('sync-server --role worker', () => {
     const [alice, bob] = scenario.users;
     const endpoint = await appEndpoint();
     const first = await start('worker');
-    await dispatcherReading();
+    await waitForChangeDispatcher(database);
     // The first POST gets no answer: the worker dies waiting for it.
     let release: (status: number) => void = () => undefined;
     receiver.respond = () => new Promise<number>((resolve) => (release = resolve));
@@ -159,7 +144,7 @@ describe('sync-server --role worker', () => {
     const endpoint = await appEndpoint();
     const gateway = await start('gateway');
     const worker = await start('worker');
-    await dispatcherReading();
+    await waitForChangeDispatcher(database);
     // Bob is online (subscribed through the gateway), Carol is not.
     const bobPhone = await TestClient.connect({ url: gateway.url, token: bob!.devices[0]!.token });
     clients.push(bobPhone);

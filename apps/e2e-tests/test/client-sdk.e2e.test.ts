@@ -13,9 +13,9 @@ import {
   type WorkspaceSnapshot,
 } from '@ccs/protocol';
 import { TestClient } from '@ccs/test-clients';
-import { startServerProcess, type ServerProcess, type TestDatabase } from '@ccs/test-env';
+import type { ServerProcess, TestDatabase } from '@ccs/test-env';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mintDevToken, startOwnServer, SYNC_SERVER_ENTRY, type OwnServer } from './own-server.js';
+import { mintDevToken, startOwnServer, type OwnServer } from './own-server.js';
 import {
   deferred,
   PollingProxy,
@@ -289,8 +289,7 @@ describe('@ccs/client against real server processes', () => {
     const { aliceLaptop, bobPhone } = devices(scenario);
     const conversationId = scenario.conversation.id;
     // Node A, which dies, and the file's server as node B; one address in front of them.
-    const nodeA = await startServerProcess({ entry: SYNC_SERVER_ENTRY, env: ownServer.env });
-    cleanups.push(() => nodeA.stop());
+    const nodeA = await ownServer.startNode();
     const balancer = await networkLink(nodeA.url);
     const laptop = sdkClient({ url: balancer.url, token: aliceLaptop.token });
     const laptopEvents = recordClient(laptop);

@@ -1,16 +1,10 @@
-import { resolve } from 'node:path';
 import { seedConversationScenario } from '@ccs/fixtures';
 import { isChangeOf, type ChangeEvent } from '@ccs/protocol';
 import { TestClient } from '@ccs/test-clients';
-import {
-  createTestDatabase,
-  reserveRedisPrefix,
-  startServerProcess,
-  type ServerProcess,
-} from '@ccs/test-env';
+import { createTestDatabase, reserveRedisPrefix, type ServerProcess } from '@ccs/test-env';
+import { startSyncServerProcess } from '@ccs/test-server';
 import { describe, expect, inject, it } from 'vitest';
 
-const entry = resolve(import.meta.dirname, '../../sync-server/dist/main.js');
 const jwtSecret = 'failover-secret-0123456789abcdef';
 
 function messageSeqs(clients: readonly TestClient[]): number[] {
@@ -24,18 +18,17 @@ describe('gateway crash (guarantee 7)', () => {
   it('moves the devices of a node killed with SIGKILL to the other node, losing nothing', async () => {
     const env = inject('ccsTestEnv');
     const database = await createTestDatabase(env, { label: 'failover' });
-    const nodeEnv = {
-      DATABASE_URL: database.url,
-      REDIS_URL: env.redisUrl,
-      CCS_JWT_SECRET: jwtSecret,
-      CCS_REDIS_PREFIX: await reserveRedisPrefix(env.redisUrl, 'e2e-failover'),
-      CCS_RETENTION_HOURS: '0',
+    const node = {
+      databaseUrl: database.url,
+      redisUrl: env.redisUrl,
+      redisPrefix: await reserveRedisPrefix(env.redisUrl, 'e2e-failover'),
+      jwtSecret,
     };
     const nodes: ServerProcess[] = [];
     const clients: TestClient[] = [];
     try {
-      nodes.push(await startServerProcess({ entry, env: nodeEnv }));
-      nodes.push(await startServerProcess({ entry, env: nodeEnv }));
+      nodes.push(await startSyncServerProcess(node));
+      nodes.push(await startSyncServerProcess(node));
       const [nodeA, nodeB] = nodes as [ServerProcess, ServerProcess];
       const scenario = await seedConversationScenario(database.db, { jwtSecret });
       const [alice, bob] = scenario.users;

@@ -1,28 +1,19 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
-import {
-  createTestDatabase,
-  reserveRedisPrefix,
-  startServerProcess,
-  type ServerProcess,
-  type TestDatabase,
-} from '@ccs/test-env';
+import { createTestDatabase, reserveRedisPrefix, type TestDatabase } from '@ccs/test-env';
+import { startSyncServerProcess, type SyncServerProcess } from '@ccs/test-server';
 import { inject } from 'vitest';
-
-/** The built sync-server (`nx e2e` builds it first). */
-export const SYNC_SERVER_ENTRY = resolve(import.meta.dirname, '../../sync-server/dist/main.js');
 
 /**
  * A sync-server process of one test file's own, on a database and a Redis prefix of its own
  * (the suite's shared server is for files whose assertions read its server-wide counters).
  */
 export interface OwnServer {
-  readonly server: ServerProcess;
+  readonly server: SyncServerProcess;
   readonly database: TestDatabase;
   readonly jwtSecret: string;
-  /** The environment it runs with: start a second node of the same cluster with it. */
-  readonly env: Readonly<Record<string, string>>;
-  /** Stops the process and drops the database. */
+  /** Starts another node of the same cluster (same database, prefix and settings). */
+  startNode(): Promise<SyncServerProcess>;
+  /** Stops the processes and drops the database. */
   close(): Promise<void>;
 }
 
@@ -36,28 +27,30 @@ export async function startOwnServer(
 ): Promise<OwnServer> {
   const testEnv = inject('ccsTestEnv');
   const database = await createTestDatabase(testEnv, { label, maxConnections: 2 });
-  const jwtSecret = randomBytes(24).toString('hex');
-  const env = {
-    DATABASE_URL: database.url,
-    REDIS_URL: testEnv.redisUrl,
-    CCS_REDIS_PREFIX: await reserveRedisPrefix(testEnv.redisUrl, `e2e-${label}`),
-    CCS_JWT_SECRET: jwtSecret,
-    CCS_RETENTION_HOURS: '0',
-    ...settings,
+  const options = {
+    databaseUrl: database.url,
+    redisUrl: testEnv.redisUrl,
+    redisPrefix: await reserveRedisPrefix(testEnv.redisUrl, `e2e-${label}`),
+    jwtSecret: randomBytes(24).toString('hex'),
+    env: settings,
   };
-  const server = await startServerProcess({ entry: SYNC_SERVER_ENTRY, env }).catch(
-    async (error: unknown) => {
-      await database.drop();
-      throw error;
-    },
-  );
+  const nodes: SyncServerProcess[] = [];
+  const startNode = async (): Promise<SyncServerProcess> => {
+    const node = await startSyncServerProcess(options);
+    nodes.push(node);
+    return node;
+  };
+  const server = await startNode().catch(async (error: unknown) => {
+    await database.drop();
+    throw error;
+  });
   return {
     server,
     database,
-    jwtSecret,
-    env,
+    jwtSecret: options.jwtSecret,
+    startNode,
     async close() {
-      await server.stop();
+      await Promise.all(nodes.map((node) => node.stop()));
       await database.drop();
     },
   };

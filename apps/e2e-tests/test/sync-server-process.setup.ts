@@ -1,5 +1,5 @@
-import { resolve } from 'node:path';
-import { createTestDatabase, reserveRedisPrefix, startServerProcess } from '@ccs/test-env';
+import { createTestDatabase, reserveRedisPrefix } from '@ccs/test-env';
+import { startSyncServerProcess } from '@ccs/test-server';
 import type { TestProject } from 'vitest/node';
 
 /** What the suite knows about the server process it runs against. */
@@ -15,8 +15,6 @@ declare module 'vitest' {
   }
 }
 
-const entry = resolve(import.meta.dirname, '../../sync-server/dist/main.js');
-
 /**
  * Starts the built sync-server as a child process on a database of its own (`nx e2e` builds it
  * first), and stops it after the suite.
@@ -27,18 +25,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   });
   await database.close();
   const jwtSecret = 'e2e-secret-0123456789abcdef';
-  const server = await startServerProcess({
-    entry,
-    env: {
-      DATABASE_URL: database.url,
-      REDIS_URL: project.getProvidedContext().ccsTestEnv.redisUrl,
-      CCS_REDIS_PREFIX: await reserveRedisPrefix(
-        project.getProvidedContext().ccsTestEnv.redisUrl,
-        'e2e-shared',
-      ),
-      CCS_JWT_SECRET: jwtSecret,
-      CCS_RETENTION_HOURS: '0',
-    },
+  const { redisUrl } = project.getProvidedContext().ccsTestEnv;
+  const server = await startSyncServerProcess({
+    databaseUrl: database.url,
+    redisUrl,
+    redisPrefix: await reserveRedisPrefix(redisUrl, 'e2e-shared'),
+    jwtSecret,
   });
   project.provide('ccsE2eServer', { url: server.url, databaseUrl: database.url, jwtSecret });
   return async () => {

@@ -2,59 +2,35 @@
 // namespace of the test's own (test-env), seeded users and devices (fixtures), the real
 // sync-server as a process, and socket.io devices that wait for what they should see
 // (test-clients).
-import { resolve } from 'node:path';
 import { seedConversationScenario } from '@ccs/fixtures';
 import { changeFeedQueueName } from '@ccs/jobs';
 import { TestClient } from '@ccs/test-clients';
 import '@ccs/test-clients/vitest';
-import { startServerProcess } from '@ccs/test-env';
-import { test as base } from '@ccs/test-env/vitest';
+import { waitForChangeDispatcher } from '@ccs/test-server';
+import { test } from '@ccs/test-server/vitest';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect, vi } from 'vitest';
 import { startModerationBot } from '../src/moderation-bot.js';
 
-const jwtSecret = 'moderation-bot-secret-0123456789';
 const feed = 'moderation';
-
-const test = base.extend(
-  'syncServer',
-  async ({ database, redisNamespace, testEnv }, { onCleanup }) => {
-    const server = await startServerProcess({
-      entry: resolve(import.meta.dirname, '../../sync-server/dist/main.js'),
-      env: {
-        DATABASE_URL: database.url,
-        REDIS_URL: testEnv.redisUrl,
-        CCS_REDIS_PREFIX: redisNamespace.prefix,
-        CCS_JWT_SECRET: jwtSecret,
-        CCS_RETENTION_HOURS: '0',
-        CCS_CHANGE_FEEDS: `${feed}=conversation:*`,
-      },
-    });
-    onCleanup(() => server.stop());
-    return server;
-  },
-);
 
 describe('startModerationBot', () => {
   test('removes a new message with a banned word, and every device sees it go', async ({
     database,
     redisNamespace,
     testEnv,
-    syncServer,
+    startSyncServer,
   }) => {
-    const scenario = await seedConversationScenario(database.db, { jwtSecret });
+    const syncServer = await startSyncServer({
+      env: { CCS_CHANGE_FEEDS: `${feed}=conversation:*` },
+    });
+    const scenario = await seedConversationScenario(database.db, {
+      jwtSecret: syncServer.jwtSecret,
+    });
     const [alice, bob] = scenario.users;
     // The feed starts from the moment the worker's change dispatcher first runs.
-    await vi.waitFor(
-      async () => {
-        const { rowCount } = await database.pool.query(
-          `SELECT 1 FROM change_tail_positions WHERE name = 'jobs'`,
-        );
-        expect(rowCount).toBe(1);
-      },
-      { timeout: 10_000, interval: 50 },
-    );
+    await waitForChangeDispatcher(database);
     const connection = new Redis(testEnv.redisUrl, { maxRetriesPerRequest: null });
     const bot = startModerationBot({
       db: database.db,
