@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { createDatabase, migrationsFolder } from '@ccs/db';
 import { startServerProcess, withDatabase, type ServerProcess } from '@ccs/test-env';
 import { describe, expect } from 'vitest';
-import { TEST_JWT_SECRET, test } from '../src/testing.js';
+import { TEST_JWT_SECRET, test } from './server-fixtures.js';
 
 /** `main.ts`, run from source (tsx, the `@ccs/source` condition): no build needed. */
 const ENTRY = fileURLToPath(new URL('../src/main.ts', import.meta.url));

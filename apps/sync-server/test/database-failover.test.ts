@@ -9,7 +9,7 @@ import {
 } from '@ccs/test-clients';
 import type { TestDatabase } from '@ccs/test-env/vitest';
 import { describe, expect } from 'vitest';
-import { TEST_JWT_SECRET as jwtSecret, test } from '../src/testing.js';
+import { TEST_JWT_SECRET as jwtSecret, test } from './server-fixtures.js';
 import {
   capturingLogger,
   closeWithin,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { TestClient } from '@ccs/test-clients';
 import { describe, expect } from 'vitest';
-import { TEST_JWT_SECRET, test } from '../src/testing.js';
+import { TEST_JWT_SECRET, test } from './server-fixtures.js';
 import { createTokenCli } from '../src/token-command.js';
 
 describe('development tokens', () => {

@@ -16,7 +16,7 @@ import {
 import { describe, expect, onTestFinished } from 'vitest';
 import { createJobsCli } from '../src/jobs-command.js';
 import type { SyncServer } from '../src/sync-server.js';
-import { TEST_JWT_SECRET, test } from '../src/testing.js';
+import { TEST_JWT_SECRET, test } from './server-fixtures.js';
 import { call } from './rest-client.js';
 
 const ADMIN_TOKEN = 'admin-token-of-the-failed-jobs-tests-42';

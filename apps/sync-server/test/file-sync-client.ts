@@ -15,7 +15,7 @@ import type {
   WriteEventName,
   WritePayloads,
 } from '@ccs/protocol';
-import { TEST_JWT_SECRET } from '../src/testing.js';
+import { TEST_JWT_SECRET } from './server-fixtures.js';
 import { asAck, call, restWrite } from './rest-client.js';
 
 /** A signed-in device of a user. */

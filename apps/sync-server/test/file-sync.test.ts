@@ -16,7 +16,7 @@ import {
 import { TestClient } from '@ccs/test-clients';
 import type { TestDatabase } from '@ccs/test-env/vitest';
 import { describe, expect } from 'vitest';
-import { test } from '../src/testing.js';
+import { test } from './server-fixtures.js';
 import { UNLIMITED } from './rest-client.js';
 import {
   DeviceHttp,

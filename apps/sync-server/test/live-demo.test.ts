@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect } from 'vitest';
 import { runLiveDemo } from '../src/demo/live-demo.js';
-import { TEST_JWT_SECRET, test } from '../src/testing.js';
+import { TEST_JWT_SECRET, test } from './server-fixtures.js';
 
 describe('the live demo (npm start)', () => {
   test('three SDK devices: every message sent by one is shown arriving on the other two', async ({

@@ -1,4 +1,4 @@
-// A sync-server started in-process like the `startServer` fixture of src/testing.ts, but with a
+// A sync-server started in-process like the `startServer` fixture of server-fixtures.ts, but with a
 // logger of the test's own (the fixture's is silent), and closed by the test within a bound.
 import type { DatabaseHandle } from '@ccs/db';
 import type { TestEnvInfo } from '@ccs/test-env';
@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { loadConfig } from '../src/config.js';
 import { createServiceLogger } from '../src/log-redaction.js';
 import { startSyncServer, type SyncServer } from '../src/sync-server.js';
-import { TEST_JWT_SECRET } from '../src/testing.js';
+import { TEST_JWT_SECRET } from './server-fixtures.js';
 
 /** One JSON log line, as far as these tests read it. */
 export interface LogLine {

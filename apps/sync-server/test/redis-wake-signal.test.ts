@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { describe, expect } from 'vitest';
 import { RedisWakeSignal } from '../src/redis-wake-signal.js';
-import { test } from '../src/testing.js';
+import { test } from './server-fixtures.js';
 
 describe('RedisWakeSignal', () => {
   test('wakes the listeners of every node, once for the writes of one turn', async ({

@@ -6,7 +6,7 @@ import { deviceFactory, signDevice, userFactory, type SignedDevice } from '@ccs/
 import type { Ack, WireError, WriteEventName } from '@ccs/protocol';
 import type { TestClient } from '@ccs/test-clients';
 import { WRITE_ROUTES } from '../src/http/rest-routes.js';
-import { TEST_JWT_SECRET } from '../src/testing.js';
+import { TEST_JWT_SECRET } from './server-fixtures.js';
 
 /** Server limits high enough that a test's own requests are never rate limited. */
 export const UNLIMITED: Readonly<Record<string, string>> = {

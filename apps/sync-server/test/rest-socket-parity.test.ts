@@ -16,7 +16,7 @@ import type { TestDatabase } from '@ccs/test-env/vitest';
 import { describe, expect, onTestFinished } from 'vitest';
 import { WRITE_ROUTES } from '../src/http/rest-routes.js';
 import type { SyncServer } from '../src/sync-server.js';
-import { TEST_JWT_SECRET, test } from '../src/testing.js';
+import { TEST_JWT_SECRET, test } from './server-fixtures.js';
 import {
   asAck,
   call,

@@ -8,7 +8,7 @@ import type { ConversationSnapshot, MessageSendResult, StreamName } from '@ccs/p
 import type { TestClient } from '@ccs/test-clients';
 import type { TestDatabase } from '@ccs/test-env/vitest';
 import { describe, expect } from 'vitest';
-import { TEST_JWT_SECRET, test, type TestClients } from '../src/testing.js';
+import { TEST_JWT_SECRET, test, type TestClients } from './server-fixtures.js';
 import { call } from './rest-client.js';
 
 const HOUR = 3_600_000;

@@ -18,7 +18,7 @@ import type { TestDatabase } from '@ccs/test-env/vitest';
 import fc from 'fast-check';
 import { describe, expect } from 'vitest';
 import type { SyncServer } from '../src/sync-server.js';
-import { test } from '../src/testing.js';
+import { test } from './server-fixtures.js';
 import { UNLIMITED } from './rest-client.js';
 import { DeviceHttp, userWithDevices, type TestDevice } from './file-sync-client.js';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { listWebhookEndpoints } from '@ccs/db';
 import { describe, expect } from 'vitest';
 import { MAX_USER_WEBHOOK_ENDPOINTS } from '../src/http/webhook-routes.js';
-import { test } from '../src/testing.js';
+import { test } from './server-fixtures.js';
 import { call, signedUsers, UNLIMITED, type RestAnswer } from './rest-client.js';
 
 const ADMIN_TOKEN = 'admin-token-of-the-webhook-tests-0123';

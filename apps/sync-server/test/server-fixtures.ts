@@ -1,11 +1,11 @@
-// `@ccs/sync-server/testing`: vitest fixtures that run the whole service in-process, for tests of
-// this app and of sibling apps. (They live here, not in @ccs/test-env, because test-env cannot
-// depend on the server without a dependency cycle: the server's own packages test with it.)
+// Vitest fixtures that run the whole service in-process, for this app's tests. They live with
+// the tests, so the deployable app carries no test code or test dependency; other projects
+// start the real server as a process with @ccs/test-server.
 import { TestClient, type TestClientOptions } from '@ccs/test-clients';
 import { test as base } from '@ccs/test-env/vitest';
-import { loadConfig } from './config.js';
-import { createServiceLogger } from './log-redaction.js';
-import { startSyncServer, type SyncServer } from './sync-server.js';
+import { loadConfig } from '../src/config.js';
+import { createServiceLogger } from '../src/log-redaction.js';
+import { startSyncServer, type SyncServer } from '../src/sync-server.js';
 
 /** The device-token secret of servers started by these fixtures. */
 export const TEST_JWT_SECRET = 'ccs-test-secret-0123456789abcdef';
