@@ -1,0 +1,89 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '@ccs/test-env';
+import { Redis } from 'ioredis';
+
+/** A Redis server of one test's own, on a free port, that the test may kill and start again. */
+export interface ThrowawayRedis {
+  readonly url: string;
+  /** Kills it with SIGKILL (a crash: nothing is saved) and waits until it is gone. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port, empty; resolves once it answers PING. */
+  start(): Promise<void>;
+  /** Kills it and removes its directory. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts `redis-server` (the machine's binary) on a free loopback port, in a temp directory,
+ * with no persistence: the shared Redis of the other tests is never touched by a fault test.
+ */
+export async function startThrowawayRedis(): Promise<ThrowawayRedis> {
+  const port = await freePort();
+  const dir = await mkdtemp(join(tmpdir(), 'ccs-redis-'));
+  const url = `redis://127.0.0.1:${port}`;
+  let server: ChildProcess | undefined;
+
+  const start = async (): Promise<void> => {
+    server = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+      ],
+      { stdio: 'ignore' },
+    );
+    const probe = new Redis(url, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    probe.on('error', () => undefined);
+    try {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        try {
+          await probe.connect();
+          await probe.ping();
+          return;
+        } catch (error) {
+          probe.disconnect();
+          if (Date.now() > deadline)
+            throw new Error(`redis-server on ${port} did not answer: ${String(error)}`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      }
+    } finally {
+      probe.disconnect();
+    }
+  };
+  const kill = async (): Promise<void> => {
+    const running = server;
+    server = undefined;
+    if (!running || running.exitCode !== null || running.signalCode !== null) return;
+    const exited = once(running, 'exit');
+    running.kill('SIGKILL');
+    await exited;
+  };
+  await start();
+  return {
+    url,
+    kill,
+    start,
+    async close() {
+      await kill();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
