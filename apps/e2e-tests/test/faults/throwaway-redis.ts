@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@ccs/test-env';
-import { Redis } from 'ioredis';
+import { connect } from 'node:net';
 
 /** A Redis server of one test's own, on a free port, that the test may kill and start again. */
 export interface ThrowawayRedis {
@@ -44,28 +44,10 @@ export async function startThrowawayRedis(): Promise<ThrowawayRedis> {
       ],
       { stdio: 'ignore' },
     );
-    const probe = new Redis(url, {
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    probe.on('error', () => undefined);
-    try {
-      const deadline = Date.now() + 10_000;
-      for (;;) {
-        try {
-          await probe.connect();
-          await probe.ping();
-          return;
-        } catch (error) {
-          probe.disconnect();
-          if (Date.now() > deadline)
-            throw new Error(`redis-server on ${port} did not answer: ${String(error)}`);
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-      }
-    } finally {
-      probe.disconnect();
+    const deadline = Date.now() + 10_000;
+    while (!(await answersPing(port))) {
+      if (Date.now() > deadline) throw new Error(`redis-server on ${port} did not answer PING`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
   };
   const kill = async (): Promise<void> => {
@@ -86,4 +68,22 @@ export async function startThrowawayRedis(): Promise<ThrowawayRedis> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Whether a Redis server on the port answers `PING` (a raw socket: nothing is left behind). */
+function answersPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    let reply = '';
+    const done = (answered: boolean): void => {
+      socket.destroy();
+      resolve(answered);
+    };
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString();
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+    });
+    socket.once('error', () => done(false));
+  });
 }

@@ -1,0 +1,96 @@
+import { seedConversationScenario } from '@ccs/fixtures';
+import { createDatabase } from '@ccs/db';
+import { TestClient } from '@ccs/test-clients';
+import { reserveRedisPrefix } from '@ccs/test-env';
+import { startSyncServerProcess, type SyncServerProcess } from '@ccs/test-server';
+import { describe, inject, it } from 'vitest';
+import { startThrowawayPostgres } from './throwaway-postgres.js';
+
+// Fault: PostgreSQL itself crashes (every backend killed at once, `pg_ctl stop -m immediate`)
+// while devices on two gateways chat, and starts again (crash recovery). Sends during the
+// outage are refused and retried by the device with the same client id; once PostgreSQL is
+// back, every acknowledged message reaches every device once and in order, by itself. The
+// cluster is the test's own (initdb in a temp dir): the machine's shared one is never touched.
+
+const WAIT_MS = 30_000;
+
+describe('fault: PostgreSQL crashes and restarts', () => {
+  it('resumes delivery by itself: every acknowledged message once, in order, on every device', async () => {
+    const testEnv = inject('ccsTestEnv');
+    const postgres = await startThrowawayPostgres();
+    const nodes: SyncServerProcess[] = [];
+    const clients: TestClient[] = [];
+    const seeding = createDatabase({ url: postgres.url, maxConnections: 1 });
+    try {
+      const node = {
+        databaseUrl: postgres.url,
+        redisUrl: testEnv.redisUrl,
+        redisPrefix: await reserveRedisPrefix(testEnv.redisUrl, 'e2e-pg-fault'),
+        role: 'gateway' as const,
+      };
+      nodes.push(await startSyncServerProcess(node), await startSyncServerProcess(node));
+      const [nodeA, nodeB] = nodes as [SyncServerProcess, SyncServerProcess];
+      const scenario = await seedConversationScenario(seeding.db, {
+        jwtSecret: nodeA.jwtSecret,
+        devicesPerUser: [2, 1],
+      });
+      await seeding.close();
+      const [alice, bob] = scenario.users;
+      const connect = async (url: string, token: string, name: string) => {
+        const client = await TestClient.connect({ url, token, name });
+        clients.push(client);
+        const ack = await client.emitWithAck('subscribe', { stream: scenario.stream });
+        if (!ack.ok) throw new Error(ack.error.message);
+        return client;
+      };
+      const laptop = await connect(nodeA.url, alice!.devices[0]!.token, 'alice-laptop-on-a');
+      const phone = await connect(nodeB.url, alice!.devices[1]!.token, 'alice-phone-on-b');
+      const writer = await connect(nodeB.url, bob!.devices[0]!.token, 'bob-on-b');
+
+      const sent: number[] = [];
+      let refused = 0;
+      // As a device does: a refused send is sent again, with the same client id, until acked.
+      const send = async (i: number) => {
+        const deadline = Date.now() + WAIT_MS;
+        for (;;) {
+          const ack = await writer.emitWithAck('message:send', {
+            conversationId: scenario.conversation.id,
+            clientId: `m-${i}`,
+            body: `message ${i}`,
+          });
+          if (ack.ok) {
+            sent.push(ack.seq);
+            break;
+          }
+          refused++;
+          if (Date.now() > deadline)
+            throw new Error(`send ${i}: ${ack.error.code} ${ack.error.message}`);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        await new Promise((resolve) => setTimeout(resolve, 60));
+      };
+      for (let i = 0; i < 15; i++) await send(i);
+      await postgres.crash();
+      const crashedAt = Date.now();
+      const during = send(15);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await postgres.start();
+      const restartedAt = Date.now();
+      await during;
+      const firstAckMs = Date.now() - restartedAt;
+      for (let i = 16; i < 30; i++) await send(i);
+
+      for (const client of [laptop, phone, writer]) {
+        await client.expectReceivedOnce(scenario.stream, sent, { timeout: WAIT_MS });
+      }
+      console.info(
+        `[fault postgres] down ${restartedAt - crashedAt} ms; first send acked ${firstAckMs} ms after the restart (${refused} refusals before); 30 messages on 3 devices, 0 lost, 0 doubled`,
+      );
+    } finally {
+      for (const client of clients) client.close();
+      await Promise.all(nodes.map((node) => node.stop()));
+      await seeding.close().catch(() => undefined);
+      await postgres.close();
+    }
+  }, 90_000);
+});
