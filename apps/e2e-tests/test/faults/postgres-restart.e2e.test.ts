@@ -1,9 +1,10 @@
 import { seedConversationScenario } from '@ccs/fixtures';
 import { createDatabase } from '@ccs/db';
-import { TestClient } from '@ccs/test-clients';
+import { type TestClient } from '@ccs/test-clients';
 import { reserveRedisPrefix } from '@ccs/test-env';
 import { startSyncServerProcess, type SyncServerProcess } from '@ccs/test-server';
 import { describe, inject, it } from 'vitest';
+import { devicesOnTwoNodes } from './devices-on-two-nodes.js';
 import { startThrowawayPostgres } from './throwaway-postgres.js';
 
 // Fault: PostgreSQL itself crashes (every backend killed at once, `pg_ctl stop -m immediate`)
@@ -35,17 +36,9 @@ describe('fault: PostgreSQL crashes and restarts', () => {
         devicesPerUser: [2, 1],
       });
       await seeding.close();
-      const [alice, bob] = scenario.users;
-      const connect = async (url: string, token: string, name: string) => {
-        const client = await TestClient.connect({ url, token, name });
-        clients.push(client);
-        const ack = await client.emitWithAck('subscribe', { stream: scenario.stream });
-        if (!ack.ok) throw new Error(ack.error.message);
-        return client;
-      };
-      const laptop = await connect(nodeA.url, alice!.devices[0]!.token, 'alice-laptop-on-a');
-      const phone = await connect(nodeB.url, alice!.devices[1]!.token, 'alice-phone-on-b');
-      const writer = await connect(nodeB.url, bob!.devices[0]!.token, 'bob-on-b');
+      const devices = await devicesOnTwoNodes(scenario, nodeA, nodeB);
+      clients.push(...devices.all);
+      const { laptop, phone, writer } = devices;
 
       const sent: number[] = [];
       let refused = 0;

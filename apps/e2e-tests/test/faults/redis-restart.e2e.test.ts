@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { seedConversationScenario } from '@ccs/fixtures';
-import { presenceMembers, TestClient } from '@ccs/test-clients';
+import { presenceMembers, type TestClient } from '@ccs/test-clients';
 import { createTestDatabase } from '@ccs/test-env';
 import { startSyncServerProcess, type SyncServerProcess } from '@ccs/test-server';
 import { describe, expect, inject, it } from 'vitest';
+import { devicesOnTwoNodes } from './devices-on-two-nodes.js';
 import { startThrowawayRedis } from './throwaway-redis.js';
 
 // Fault: Redis crashes (SIGKILL, nothing saved) while devices on two gateways chat, and comes
@@ -35,17 +36,10 @@ describe('fault: Redis crashes and restarts empty', () => {
         jwtSecret: nodeA.jwtSecret,
         devicesPerUser: [2, 1],
       });
-      const [alice, bob] = scenario.users;
-      const connect = async (url: string, token: string, name: string) => {
-        const client = await TestClient.connect({ url, token, name });
-        clients.push(client);
-        const ack = await client.emitWithAck('subscribe', { stream: scenario.stream });
-        if (!ack.ok) throw new Error(ack.error.message);
-        return client;
-      };
-      const laptop = await connect(nodeA.url, alice!.devices[0]!.token, 'alice-laptop-on-a');
-      const phone = await connect(nodeB.url, alice!.devices[1]!.token, 'alice-phone-on-b');
-      const writer = await connect(nodeB.url, bob!.devices[0]!.token, 'bob-on-b');
+      const [alice] = scenario.users;
+      const devices = await devicesOnTwoNodes(scenario, nodeA, nodeB);
+      clients.push(...devices.all);
+      const { laptop, phone, writer } = devices;
       const aliceDevices = alice!.devices.map((device) => device.id).sort();
       const onlineOnB = async () =>
         (await presenceMembers(writer, scenario.stream))
