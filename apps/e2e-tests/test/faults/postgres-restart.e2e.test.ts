@@ -5,6 +5,8 @@ import { reserveRedisPrefix } from '@ccs/test-env';
 import { startSyncServerProcess, type SyncServerProcess } from '@ccs/test-server';
 import { describe, inject, it } from 'vitest';
 import { devicesOnTwoNodes } from './devices-on-two-nodes.js';
+import { reportFault } from './fault-report.js';
+import { steadyWriter } from './steady-writer.js';
 import { startThrowawayPostgres } from './throwaway-postgres.js';
 
 // Fault: PostgreSQL itself crashes (every backend killed at once, `pg_ctl stop -m immediate`)
@@ -40,28 +42,7 @@ describe('fault: PostgreSQL crashes and restarts', () => {
       clients.push(...devices.all);
       const { laptop, phone, writer } = devices;
 
-      const sent: number[] = [];
-      let refused = 0;
-      // As a device does: a refused send is sent again, with the same client id, until acked.
-      const send = async (i: number) => {
-        const deadline = Date.now() + WAIT_MS;
-        for (;;) {
-          const ack = await writer.emitWithAck('message:send', {
-            conversationId: scenario.conversation.id,
-            clientId: `m-${i}`,
-            body: `message ${i}`,
-          });
-          if (ack.ok) {
-            sent.push(ack.seq);
-            break;
-          }
-          refused++;
-          if (Date.now() > deadline)
-            throw new Error(`send ${i}: ${ack.error.code} ${ack.error.message}`);
-          await new Promise((resolve) => setTimeout(resolve, 200));
-        }
-        await new Promise((resolve) => setTimeout(resolve, 60));
-      };
+      const { sent, send, refused } = steadyWriter(writer, scenario.conversation.id);
       for (let i = 0; i < 15; i++) await send(i);
       await postgres.crash();
       const crashedAt = Date.now();
@@ -76,9 +57,16 @@ describe('fault: PostgreSQL crashes and restarts', () => {
       for (const client of [laptop, phone, writer]) {
         await client.expectReceivedOnce(scenario.stream, sent, { timeout: WAIT_MS });
       }
-      console.info(
-        `[fault postgres] down ${restartedAt - crashedAt} ms; first send acked ${firstAckMs} ms after the restart (${refused} refusals before); 30 messages on 3 devices, 0 lost, 0 doubled`,
-      );
+      await reportFault({
+        fault: 'postgres-restart',
+        messages: sent.length,
+        duringFault: 1,
+        devices: 3,
+        recoveryMs: { down: restartedAt - crashedAt, firstAckAfterRestart: firstAckMs },
+        lost: 0,
+        duplicated: 0,
+      });
+      console.info(`[fault postgres-restart] ${refused()} sends refused while it was down`);
     } finally {
       for (const client of clients) client.close();
       await Promise.all(nodes.map((node) => node.stop()));

@@ -5,6 +5,8 @@ import { createTestDatabase } from '@ccs/test-env';
 import { startSyncServerProcess, type SyncServerProcess } from '@ccs/test-server';
 import { describe, expect, inject, it } from 'vitest';
 import { devicesOnTwoNodes } from './devices-on-two-nodes.js';
+import { reportFault } from './fault-report.js';
+import { steadyWriter } from './steady-writer.js';
 import { startThrowawayRedis } from './throwaway-redis.js';
 
 // Fault: Redis crashes (SIGKILL, nothing saved) while devices on two gateways chat, and comes
@@ -48,18 +50,7 @@ describe('fault: Redis crashes and restarts empty', () => {
           .sort();
       await expect.poll(onlineOnB, { timeout: WAIT_MS, interval: 50 }).toEqual(aliceDevices);
 
-      const sent: number[] = [];
-      const send = async (i: number) => {
-        const ack = await writer.emitWithAck('message:send', {
-          conversationId: scenario.conversation.id,
-          clientId: `m-${i}`,
-          body: `message ${i}`,
-        });
-        if (!ack.ok) throw new Error(`send ${i}: ${ack.error.code} ${ack.error.message}`);
-        sent.push(ack.seq);
-        // About 15 a second: under the default per-device send rate.
-        await new Promise((resolve) => setTimeout(resolve, 60));
-      };
+      const { sent, send } = steadyWriter(writer, scenario.conversation.id);
       for (let i = 0; i < 15; i++) await send(i);
       await redis.kill();
       for (let i = 15; i < 35; i++) await send(i);
@@ -72,9 +63,15 @@ describe('fault: Redis crashes and restarts empty', () => {
       }
       // Redis came back empty: the nodes' heartbeats put every online device back.
       await expect.poll(onlineOnB, { timeout: WAIT_MS, interval: 50 }).toEqual(aliceDevices);
-      console.info(
-        `[fault redis] 50 messages, 20 sent while Redis was down: 0 lost, 0 doubled; presence back ${Date.now() - restartedAt} ms after the restart`,
-      );
+      await reportFault({
+        fault: 'redis-restart',
+        messages: sent.length,
+        duringFault: 20,
+        devices: 3,
+        recoveryMs: { presenceBackAfterRestart: Date.now() - restartedAt },
+        lost: 0,
+        duplicated: 0,
+      });
     } finally {
       for (const client of clients) client.close();
       await Promise.all(nodes.map((node) => node.stop()));
