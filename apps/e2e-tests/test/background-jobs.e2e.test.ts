@@ -54,14 +54,8 @@ async function start(role: 'worker' | 'gateway'): Promise<ServerProcess> {
   return server;
 }
 
-/** Polls until `condition` holds, within {@link WAIT_MS}. */
-async function until(condition: () => Promise<boolean> | boolean, what: string): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+/** How this file waits for a condition (`expect.poll`). */
+const POLL = { timeout: WAIT_MS, interval: 20 } as const;
 
 async function appEndpoint(): Promise<WebhookEndpoint> {
   receiver.secret = randomBytes(16).toString('hex');
@@ -115,12 +109,19 @@ describe('sync-server --role worker', () => {
 
     const second = await start('worker');
     await receiver.waitFor((r) => r.acknowledged.length === 1, WAIT_MS);
-    await until(() => delivered(endpoint, scenario, sent.seq, bob!.user.id), 'the delivery record');
-    await until(
-      async () =>
-        (await metrics(second)).includes('ccs_jobs_completed_total{queue="ccs-webhooks"} 1'),
-      'the job to complete',
-    );
+    await expect
+      .poll(() => delivered(endpoint, scenario, sent.seq, bob!.user.id), {
+        ...POLL,
+        message: 'the delivery record',
+      })
+      .toBe(true);
+    await expect
+      .poll(
+        async () =>
+          (await metrics(second)).includes('ccs_jobs_completed_total{queue="ccs-webhooks"} 1'),
+        { ...POLL, message: 'the job to complete' },
+      )
+      .toBe(true);
     const body = await metrics(second);
     expect(body).toContain('ccs_jobs{queue="ccs-webhooks",state="completed"} 1');
     expect(body).toContain('ccs_jobs{queue="ccs-webhooks",state="active"} 0');
@@ -159,10 +160,12 @@ describe('sync-server --role worker', () => {
       worker.child.once('exit', (code) => resolve(code)),
     );
     worker.child.kill('SIGTERM');
-    await until(
-      () => worker.output.some((line) => line.includes('shutting down')),
-      'the worker to begin its shutdown',
-    );
+    await expect
+      .poll(() => worker.output.some((line) => line.includes('shutting down')), {
+        ...POLL,
+        message: 'the worker to begin its shutdown',
+      })
+      .toBe(true);
     release(200);
     expect(await exited).toBe(0);
 
@@ -174,11 +177,13 @@ describe('sync-server --role worker', () => {
     expect(await metrics(gateway)).not.toContain('ccs_jobs_completed_total');
     // Nothing was left to retry: a new worker finds the job completed and nothing waiting.
     const next = await start('worker');
-    await until(
-      async () =>
-        (await metrics(next)).includes('ccs_jobs{queue="ccs-webhooks",state="completed"} 1'),
-      'the job counts',
-    );
+    await expect
+      .poll(
+        async () =>
+          (await metrics(next)).includes('ccs_jobs{queue="ccs-webhooks",state="completed"} 1'),
+        { ...POLL, message: 'the job counts' },
+      )
+      .toBe(true);
     const body = await metrics(next);
     expect(body).toContain('ccs_jobs{queue="ccs-webhooks",state="active"} 0');
     expect(body).toContain('ccs_jobs{queue="ccs-webhooks",state="waiting"} 0');

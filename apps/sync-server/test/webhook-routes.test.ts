@@ -20,6 +20,16 @@ function bodyOf<T>(answer: RestAnswer, status: number): T {
   return answer.body as T;
 }
 
+/** Creates an endpoint at `path` (`/v1/webhooks` or `/v1/admin/webhooks`), expecting 201. */
+async function createEndpoint(
+  url: string,
+  path: '/v1/webhooks' | '/v1/admin/webhooks',
+  token: string,
+  endpointUrl: string,
+): Promise<Created> {
+  return bodyOf<Created>(await call(url, 'POST', path, { token, json: { url: endpointUrl } }), 201);
+}
+
 /** The `{ code }` of an error answer, expecting `status`. */
 function codeOf(answer: RestAnswer, status: number): string {
   return bodyOf<{ code: string; message: string }>(answer, status).code;
@@ -35,12 +45,11 @@ describe('webhook endpoints of a user (/v1/webhooks)', () => {
     const aliceToken = alice!.devices[0]!.token;
     const bobToken = bob!.devices[0]!.token;
 
-    const created = bodyOf<Created>(
-      await call(server.url, 'POST', '/v1/webhooks', {
-        token: aliceToken,
-        json: { url: 'https://hooks.example.com/ccs?x=1' },
-      }),
-      201,
+    const created = await createEndpoint(
+      server.url,
+      '/v1/webhooks',
+      aliceToken,
+      'https://hooks.example.com/ccs?x=1',
     );
     expect(created).toEqual({
       id: expect.stringMatching(/^[0-9a-f-]{36}$/),
@@ -50,12 +59,11 @@ describe('webhook endpoints of a user (/v1/webhooks)', () => {
     });
     expect(Buffer.from(created.secret, 'base64url')).toHaveLength(32);
     expect(Math.abs(Date.parse(created.createdAt) - Date.now())).toBeLessThan(60_000);
-    const second = bodyOf<Created>(
-      await call(server.url, 'POST', '/v1/webhooks', {
-        token: aliceToken,
-        json: { url: 'http://127.0.0.1:9/plain-http' },
-      }),
-      201,
+    const second = await createEndpoint(
+      server.url,
+      '/v1/webhooks',
+      aliceToken,
+      'http://127.0.0.1:9/plain-http',
     );
     expect(second.secret).not.toBe(created.secret);
     // Stored as answered, for alice.
@@ -317,20 +325,18 @@ describe('admin routes (/v1/admin)', () => {
     });
     const [alice] = await signedUsers(database.db, [1]);
     const userToken = alice!.devices[0]!.token;
-    const own = bodyOf<Created>(
-      await call(server.url, 'POST', '/v1/webhooks', {
-        token: userToken,
-        json: { url: 'https://alice.example.com/' },
-      }),
-      201,
+    const own = await createEndpoint(
+      server.url,
+      '/v1/webhooks',
+      userToken,
+      'https://alice.example.com/',
     );
 
-    const app = bodyOf<Created>(
-      await call(server.url, 'POST', '/v1/admin/webhooks', {
-        token: ADMIN_TOKEN,
-        json: { url: 'https://app.example.com/notify' },
-      }),
-      201,
+    const app = await createEndpoint(
+      server.url,
+      '/v1/admin/webhooks',
+      ADMIN_TOKEN,
+      'https://app.example.com/notify',
     );
     expect(app).toMatchObject({
       url: 'https://app.example.com/notify',

@@ -60,6 +60,7 @@ export class ChangeDispatcher {
   private readonly logger: Logger;
   private lock: PoolClient | undefined;
   private positioned = false;
+  private lockLost = false;
   private stopping = false;
   private running: Promise<void> | undefined;
 
@@ -110,7 +111,14 @@ export class ChangeDispatcher {
       );
       if (rows[0]?.locked) {
         // A lost lock connection ends this run: another node may hold the lock by now.
-        client.on('error', (error) => this.logger.warn({ err: error }, 'dispatcher lock lost'));
+        const lost = (error?: Error): void => {
+          if (this.lock !== client) return;
+          this.logger.warn({ err: error }, 'dispatcher lock lost');
+          this.lockLost = true;
+          this.pause.wake();
+        };
+        client.on('error', lost);
+        client.on('end', () => lost());
         this.logger.info({ name: this.options.name }, 'change dispatcher active');
         return client;
       }
@@ -127,6 +135,7 @@ export class ChangeDispatcher {
     const lock = this.lock;
     this.lock = undefined;
     this.positioned = false;
+    this.lockLost = false;
     lock?.release(error ?? true);
   }
 
@@ -142,7 +151,7 @@ export class ChangeDispatcher {
     this.positioned = true;
     const maxHeld = this.options.maxHeld ?? 100_000;
     while (!this.stopping && this.lock) {
-      await this.checkLock(this.lock);
+      if (this.lockLost) throw new Error('the lock connection was lost');
       const held: ChangeEvent[] = [];
       let more = true;
       while (more && held.length < maxHeld) {
@@ -163,10 +172,5 @@ export class ChangeDispatcher {
       }
       if (!more) await this.pause.for(this.options.idleMs ?? 100);
     }
-  }
-
-  /** Throws when the lock's connection is gone (the lock went with it). */
-  private async checkLock(lock: PoolClient): Promise<void> {
-    await lock.query('SELECT 1');
   }
 }

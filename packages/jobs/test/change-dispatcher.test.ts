@@ -3,7 +3,7 @@ import { createMessage, seedConversationScenario } from '@ccs/fixtures';
 import { test } from '@ccs/test-env/vitest';
 import { describe, expect } from 'vitest';
 import { ChangeDispatcher, type ChangeDispatcherOptions } from '../src/change-dispatcher.js';
-import { until } from './job-harness.js';
+import { POLL } from './job-harness.js';
 
 const jwtSecret = 'jobs-test-secret-0123456789';
 
@@ -19,7 +19,7 @@ function seqsByStream(changes: readonly ChangeEvent[]): Map<string, number[]> {
 async function started(options: ChangeDispatcherOptions): Promise<ChangeDispatcher> {
   const dispatcher = new ChangeDispatcher({ idleMs: 10, retryMs: 50, ...options });
   dispatcher.start();
-  await until(() => dispatcher.active);
+  await expect.poll(() => dispatcher.active, POLL).toBe(true);
   return dispatcher;
 }
 
@@ -51,7 +51,7 @@ describe('ChangeDispatcher', () => {
       sinks: [async (changes) => void before.push(...changes)],
     });
     const sent = await write(40);
-    await until(() => before.length === 40);
+    await expect.poll(() => before.length === 40, POLL).toBe(true);
     await dispatcher.close();
     expect(dispatcher.active).toBe(false);
 
@@ -69,7 +69,7 @@ describe('ChangeDispatcher', () => {
       sinks: [async (changes) => void after.push(...changes)],
     });
     try {
-      await until(() => after.length === 10);
+      await expect.poll(() => after.length === 10, POLL).toBe(true);
       expect(after.map((change) => `${change.stream}/${change.seq}`).sort()).toEqual(
         whileDown.map((message) => `${message.stream}/${message.seq}`).sort(),
       );
@@ -100,7 +100,7 @@ describe('ChangeDispatcher', () => {
         scenario.users[0]!.devices[0]!,
         scenario.conversation.id,
       );
-      await until(() => calls.length === 2);
+      await expect.poll(() => calls.length === 2, POLL).toBe(true);
       expect(calls[1]).toEqual(calls[0]);
       expect(calls[0]!.map((change) => change.seq)).toEqual([sent.seq]);
     } finally {
@@ -132,16 +132,49 @@ describe('ChangeDispatcher', () => {
     try {
       const device = scenario.users[0]!.devices[0]!;
       await createMessage(database.db, device, scenario.conversation.id);
-      await until(() => seen.a.length === 1);
+      await expect.poll(() => seen.a.length === 1, POLL).toBe(true);
       expect(b.active).toBe(false);
       await a.close();
-      await until(() => b.active);
+      await expect.poll(() => b.active, POLL).toBe(true);
       const later = await createMessage(database.db, device, scenario.conversation.id);
-      await until(() => seen.b.length === 1);
+      await expect.poll(() => seen.b.length === 1, POLL).toBe(true);
       expect(seen.b[0]!.seq).toBe(later.seq);
       expect(seen.a).toHaveLength(1);
     } finally {
       await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  test('takes its lock again after the lock connection is terminated, and reads on', async ({
+    database,
+  }) => {
+    const scenario = await seedConversationScenario(database.db, {
+      jwtSecret,
+      devicesPerUser: [1],
+    });
+    const seen: ChangeEvent[] = [];
+    const dispatcher = await started({
+      db: database.db,
+      name: 'test',
+      sinks: [async (changes) => void seen.push(...changes)],
+    });
+    try {
+      const { rows } = await database.pool.query<{ n: number }>(
+        `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_locks
+         WHERE locktype = 'advisory' AND granted
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      );
+      expect(rows[0]!.n).toBe(1);
+      await expect.poll(() => dispatcher.active, POLL).toBe(false);
+      await expect.poll(() => dispatcher.active, POLL).toBe(true);
+      const sent = await createMessage(
+        database.db,
+        scenario.users[0]!.devices[0]!,
+        scenario.conversation.id,
+      );
+      await expect.poll(() => seen.map((change) => change.seq), POLL).toContain(sent.seq);
+    } finally {
+      await dispatcher.close();
     }
   });
 });

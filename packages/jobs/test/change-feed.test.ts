@@ -10,7 +10,7 @@ import {
   parseChangeFeeds,
   publishChangeFeeds,
 } from '../src/change-feed.js';
-import { until } from './job-harness.js';
+import { POLL } from './job-harness.js';
 
 const jwtSecret = 'jobs-test-secret-0123456789';
 
@@ -79,7 +79,7 @@ describe('change feeds', () => {
       }),
     );
     try {
-      await until(() => dispatcher.active);
+      await expect.poll(() => dispatcher.active, POLL).toBe(true);
       const sent = [];
       for (let i = 0; i < 20; i++) {
         const scenario = i % 2 === 0 ? watched : other;
@@ -90,7 +90,7 @@ describe('change feeds', () => {
         .filter((message) => message.stream === watched.stream)
         .map((message) => message.seq)
         .sort((a, b) => a - b);
-      await until(() => handled.length === expected.length);
+      await expect.poll(() => handled.length === expected.length, POLL).toBe(true);
 
       expect(handled.map((entry) => entry.change.seq)).toEqual(expected);
       expect(handled.every((entry) => entry.change.stream === watched.stream)).toBe(true);

@@ -3,6 +3,7 @@ import { parsePresenceEntry, RedisPresenceStore } from '@ccs/realtime';
 import type { TestDatabase, TestEnvInfo, RedisNamespace } from '@ccs/test-env/vitest';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
+import { expect } from 'vitest';
 import { startJobWorkers, type JobWorkers, type JobWorkersOptions } from '../src/job-workers.js';
 import type { WebhookReceiver } from '../src/testing.js';
 
@@ -43,7 +44,7 @@ export async function startTestJobs(
     ...options,
   });
   await jobs.ready;
-  await until(() => jobs.dispatcher.active);
+  await expect.poll(() => jobs.dispatcher.active, POLL).toBe(true);
   return {
     jobs,
     presence,
@@ -68,14 +69,5 @@ export async function appEndpoint(
   });
 }
 
-/** Resolves once `condition` holds (checked every 10 ms), or rejects after `timeoutMs`. */
-export async function until(
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+/** How the tests wait for a condition (`expect.poll`): checked every 10 ms, for up to 20 s. */
+export const POLL = { timeout: 20_000, interval: 10 } as const;

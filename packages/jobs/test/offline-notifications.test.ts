@@ -8,7 +8,7 @@ import { listFailedJobs } from '../src/failed-jobs.js';
 import { webhookJobId, type WebhookJobData } from '../src/offline-notifications.js';
 import { WebhookReceiver } from '../src/testing.js';
 import type { JobWorkersOptions } from '../src/job-workers.js';
-import { appEndpoint, startTestJobs, until, type TestJobs } from './job-harness.js';
+import { appEndpoint, POLL, startTestJobs, type TestJobs } from './job-harness.js';
 
 const jwtSecret = 'jobs-test-secret-0123456789';
 
@@ -53,7 +53,7 @@ describe('offline notifications', () => {
     });
 
     const [queue] = harness.jobs.queues;
-    await until(async () => (await queue!.getCompletedCount()) === 1);
+    await expect.poll(async () => (await queue!.getCompletedCount()) === 1, POLL).toBe(true);
     expect(await queue!.getJobCountByTypes('waiting', 'delayed', 'active', 'failed')).toBe(0);
     expect(receiver.acknowledged).toHaveLength(1);
     const [notification] = receiver.acknowledged;
@@ -84,7 +84,7 @@ describe('offline notifications', () => {
     });
     await createMessage(database.db, author!.devices[0]!, scenario.conversation.id);
     const [queue] = harness.jobs.queues;
-    await until(async () => (await queue!.getCompletedCount()) === 1);
+    await expect.poll(async () => (await queue!.getCompletedCount()) === 1, POLL).toBe(true);
     expect(await queue!.getJobCountByTypes('waiting', 'delayed', 'active', 'failed')).toBe(0);
     expect(receiver.acknowledged.map((r) => r.notification.recipientId)).toEqual([
       withEndpoint!.user.id,
@@ -123,16 +123,20 @@ describe('offline notifications', () => {
     expect(new Set(receiver.received.map((request) => request.id)).size).toBe(1);
     expect(receiver.received.every((request) => request.signatureValid)).toBe(true);
     const recipientId = scenario.users[1]!.user.id;
-    await until(async () =>
-      Boolean(
-        await findWebhookDelivery(database.db, {
-          endpointId: endpoint.id,
-          stream: scenario.stream,
-          seq: sent.seq,
-          recipientId,
-        }),
-      ),
-    );
+    await expect
+      .poll(
+        async () =>
+          Boolean(
+            await findWebhookDelivery(database.db, {
+              endpointId: endpoint.id,
+              stream: scenario.stream,
+              seq: sent.seq,
+              recipientId,
+            }),
+          ),
+        POLL,
+      )
+      .toBe(true);
     expect(
       await findWebhookDelivery(database.db, {
         endpointId: endpoint.id,
@@ -157,7 +161,9 @@ describe('offline notifications', () => {
       scenario.users[0]!.devices[0]!,
       scenario.conversation.id,
     );
-    await until(async () => (await listFailedJobs(harness.jobs.queues)).length === 1);
+    await expect
+      .poll(async () => (await listFailedJobs(harness.jobs.queues)).length === 1, POLL)
+      .toBe(true);
 
     const [failed] = await listFailedJobs(harness.jobs.queues);
     expect(failed).toMatchObject({
@@ -191,7 +197,7 @@ describe('offline notifications', () => {
     await createMessage(database.db, scenario.users[0]!.devices[0]!, scenario.conversation.id);
     await receiver.waitFor((r) => r.acknowledged.length === 1);
     const [queue] = harness.jobs.queues;
-    await until(async () => (await queue!.getCompletedCount()) === 1);
+    await expect.poll(async () => (await queue!.getCompletedCount()) === 1, POLL).toBe(true);
     const [completed] = await queue!.getCompleted();
     const data = completed!.data as WebhookJobData;
     expect(completed!.id).toBe(webhookJobId(data));
@@ -201,7 +207,7 @@ describe('offline notifications', () => {
     await queue!.add('message.created', data, { jobId: webhookJobId(data) });
     // Added under another id (as a job retried by hand would run): the record stops the POST.
     const again = await queue!.add('message.created', data, { jobId: randomUUID() });
-    await until(async () => (await again.getState()) === 'completed');
+    await expect.poll(async () => (await again.getState()) === 'completed', POLL).toBe(true);
     expect((await queue!.getJob(again.id!))?.returnvalue).toBe('already_delivered');
     expect(await queue!.getCompletedCount()).toBe(2);
     expect(receiver.received).toHaveLength(1);

@@ -1,11 +1,8 @@
-import { seedConversationScenario } from '@ccs/fixtures';
-import type { TestClient } from '@ccs/test-clients';
 import { createTestDatabase, reserveRedisPrefix } from '@ccs/test-env';
-import { startSyncServerProcess, type SyncServerProcess } from '@ccs/test-server';
 import { describe, expect, inject, it } from 'vitest';
-import { devicesOnTwoNodes } from './devices-on-two-nodes.js';
 import { reportFault } from './fault-report.js';
 import { steadyWriter } from './steady-writer.js';
+import { startTwoNodeChat, type TwoNodeChat } from './two-node-chat.js';
 
 // Fault: every PostgreSQL backend of two gateway processes is terminated at once (a failover
 // of a managed database, a pooler restart, an administrator's pg_terminate_backend), twice,
@@ -17,23 +14,17 @@ describe('fault: every PostgreSQL backend of the gateways is terminated', () => 
   it('resumes delivery by itself: every acknowledged message once, in order, on every device', async () => {
     const testEnv = inject('ccsTestEnv');
     const database = await createTestDatabase(testEnv, { label: 'pg_backends', maxConnections: 2 });
-    const nodes: SyncServerProcess[] = [];
-    const clients: TestClient[] = [];
+    let chat: TwoNodeChat | undefined;
     try {
-      const node = {
-        databaseUrl: database.url,
-        redisUrl: testEnv.redisUrl,
-        redisPrefix: await reserveRedisPrefix(testEnv.redisUrl, 'e2e-pg-backends'),
-        role: 'gateway' as const,
-      };
-      nodes.push(await startSyncServerProcess(node), await startSyncServerProcess(node));
-      const [nodeA, nodeB] = nodes as [SyncServerProcess, SyncServerProcess];
-      const scenario = await seedConversationScenario(database.db, {
-        jwtSecret: nodeA.jwtSecret,
-        devicesPerUser: [2, 1],
-      });
-      const devices = await devicesOnTwoNodes(scenario, nodeA, nodeB);
-      clients.push(...devices.all);
+      chat = await startTwoNodeChat(
+        {
+          databaseUrl: database.url,
+          redisUrl: testEnv.redisUrl,
+          redisPrefix: await reserveRedisPrefix(testEnv.redisUrl, 'e2e-pg-backends'),
+        },
+        database.db,
+      );
+      const { scenario, devices } = chat;
       const { sent, send, refused } = steadyWriter(devices.writer, scenario.conversation.id);
       // The gateways' backends, not this test's pool nor anyone else's database.
       const terminate = async (): Promise<number> => {
@@ -58,7 +49,6 @@ describe('fault: every PostgreSQL backend of the gateways is terminated', () => 
 
       expect(killedFirst).toBeGreaterThan(0);
       expect(killedSecond).toBeGreaterThan(0);
-      at = Date.now();
       for (const client of devices.all) {
         await client.expectReceivedOnce(scenario.stream, sent, { timeout: WAIT_MS });
       }
@@ -75,8 +65,7 @@ describe('fault: every PostgreSQL backend of the gateways is terminated', () => 
         `[fault postgres-backends-terminated] ${killedFirst} and ${killedSecond} backends terminated; ${refused()} sends refused`,
       );
     } finally {
-      for (const client of clients) client.close();
-      await Promise.all(nodes.map((node) => node.stop()));
+      await chat?.close();
       await database.drop();
     }
   }, 90_000);

@@ -1,13 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { seedConversationScenario } from '@ccs/fixtures';
-import { presenceMembers, type TestClient } from '@ccs/test-clients';
+import { presenceMembers } from '@ccs/test-clients';
 import { createTestDatabase } from '@ccs/test-env';
-import { startSyncServerProcess, type SyncServerProcess } from '@ccs/test-server';
 import { describe, expect, inject, it } from 'vitest';
-import { devicesOnTwoNodes } from './devices-on-two-nodes.js';
 import { reportFault } from './fault-report.js';
 import { steadyWriter } from './steady-writer.js';
 import { startThrowawayRedis } from './throwaway-redis.js';
+import { startTwoNodeChat, type TwoNodeChat } from './two-node-chat.js';
 
 // Fault: Redis crashes (SIGKILL, nothing saved) while devices on two gateways chat, and comes
 // back empty. Committed changes never go through Redis, so delivery must go on through the
@@ -21,36 +19,28 @@ describe('fault: Redis crashes and restarts empty', () => {
     const testEnv = inject('ccsTestEnv');
     const database = await createTestDatabase(testEnv, { label: 'redis_fault', maxConnections: 2 });
     const redis = await startThrowawayRedis();
-    const nodes: SyncServerProcess[] = [];
-    const clients: TestClient[] = [];
+    let chat: TwoNodeChat | undefined;
     try {
-      const node = {
-        databaseUrl: database.url,
-        redisUrl: redis.url,
-        redisPrefix: `ccs-test:e2e-redis-fault:${randomBytes(4).toString('hex')}`,
-        role: 'gateway' as const,
-        // Presence renews every second here, so its recovery is quick to observe.
-        env: { CCS_PRESENCE_HEARTBEAT_MS: '1000', CCS_PRESENCE_TTL_MS: '3000' },
-      };
-      nodes.push(await startSyncServerProcess(node), await startSyncServerProcess(node));
-      const [nodeA, nodeB] = nodes as [SyncServerProcess, SyncServerProcess];
-      const scenario = await seedConversationScenario(database.db, {
-        jwtSecret: nodeA.jwtSecret,
-        devicesPerUser: [2, 1],
-      });
-      const [alice] = scenario.users;
-      const devices = await devicesOnTwoNodes(scenario, nodeA, nodeB);
-      clients.push(...devices.all);
-      const { laptop, phone, writer } = devices;
-      const aliceDevices = alice!.devices.map((device) => device.id).sort();
+      chat = await startTwoNodeChat(
+        {
+          databaseUrl: database.url,
+          redisUrl: redis.url,
+          redisPrefix: `ccs-test:e2e-redis-fault:${randomBytes(4).toString('hex')}`,
+          // Presence renews every second here, so its recovery is quick to observe.
+          env: { CCS_PRESENCE_HEARTBEAT_MS: '1000', CCS_PRESENCE_TTL_MS: '3000' },
+        },
+        database.db,
+      );
+      const { scenario, devices } = chat;
+      const aliceDevices = scenario.users[0]!.devices.map((device) => device.id).sort();
       const onlineOnB = async () =>
-        (await presenceMembers(writer, scenario.stream))
+        (await presenceMembers(devices.writer, scenario.stream))
           .map((member) => member.deviceId)
           .filter((id) => aliceDevices.includes(id))
           .sort();
       await expect.poll(onlineOnB, { timeout: WAIT_MS, interval: 50 }).toEqual(aliceDevices);
 
-      const { sent, send } = steadyWriter(writer, scenario.conversation.id);
+      const { sent, send } = steadyWriter(devices.writer, scenario.conversation.id);
       for (let i = 0; i < 15; i++) await send(i);
       await redis.kill();
       for (let i = 15; i < 35; i++) await send(i);
@@ -58,7 +48,7 @@ describe('fault: Redis crashes and restarts empty', () => {
       const restartedAt = Date.now();
       for (let i = 35; i < 50; i++) await send(i);
 
-      for (const client of [laptop, phone, writer]) {
+      for (const client of devices.all) {
         await client.expectReceivedOnce(scenario.stream, sent, { timeout: WAIT_MS });
       }
       // Redis came back empty: the nodes' heartbeats put every online device back.
@@ -67,14 +57,13 @@ describe('fault: Redis crashes and restarts empty', () => {
         fault: 'redis-restart',
         messages: sent.length,
         duringFault: 20,
-        devices: 3,
+        devices: devices.all.length,
         recoveryMs: { presenceBackAfterRestart: Date.now() - restartedAt },
         lost: 0,
         duplicated: 0,
       });
     } finally {
-      for (const client of clients) client.close();
-      await Promise.all(nodes.map((node) => node.stop()));
+      await chat?.close();
       await redis.close();
       await database.drop();
     }
