@@ -7,7 +7,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadConfig } from '../src/config.js';
+import { loadConfig } from '@ccs/server';
 import { openBenchEnv } from './bench-env.js';
 import { MachineCpu } from './cpu.js';
 import { runFloodScenario, type FloodOptions, type FloodRun } from './flood-scenario.js';

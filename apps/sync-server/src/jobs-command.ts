@@ -8,7 +8,7 @@ import {
 import type { Queue } from 'bullmq';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { Redis } from 'ioredis';
-import { loadConfig } from './config.js';
+import { loadConfig } from '@ccs/server';
 
 /** `--limit`: an integer from 1 to 500. */
 function parseLimit(text: string): number {

@@ -6,10 +6,15 @@
 // once serving (a gateway role).
 import { parseArgs } from 'node:util';
 import { migrateDatabase } from '@ccs/db';
-import { ConfigError, loadConfig, type SyncServerConfig } from './config.js';
+import {
+  ConfigError,
+  createServiceLogger,
+  loadConfig,
+  startService,
+  type SyncServerConfig,
+} from '@ccs/server';
+import { registerDemoPage } from './demo/demo-page.js';
 import { runLiveDemo } from './demo/live-demo.js';
-import { createServiceLogger } from './log-redaction.js';
-import { startService } from './sync-server.js';
 
 const { values } = parseArgs({
   options: {
@@ -38,7 +43,11 @@ if (values.migrate) {
   await migrateDatabase(config.databaseUrl);
   logger.info('migrations applied');
 }
-const server = await startService(config, logger);
+const server = await startService(config, logger, {
+  // Harmless without a token, so served everywhere; it mints tokens only outside production,
+  // where `POST /v1/dev/tokens` is served.
+  registerRoutes: (app) => registerDemoPage(app, { devTokens: config.env !== 'production' }),
+});
 logger.info(
   { url: server.url, port: Number(new URL(server.url).port), role: server.role },
   'listening',

@@ -1,7 +1,6 @@
 import { createDatabase } from '@ccs/db';
 import { Command, Option } from 'commander';
-import { loadConfig } from './config.js';
-import { mintDevToken } from './dev-tokens.js';
+import { loadConfig, mintDevToken } from '@ccs/server';
 
 /**
  * The `ccs-token` program: prints a device token for `--user` and `--device` (making them with

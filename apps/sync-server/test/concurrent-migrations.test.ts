@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { createDatabase, migrationsFolder } from '@ccs/db';
 import { startServerProcess, withDatabase, type ServerProcess } from '@ccs/test-env';
 import { describe, expect } from 'vitest';
-import { TEST_JWT_SECRET, test } from './server-fixtures.js';
+import { TEST_SERVER_JWT_SECRET } from '@ccs/test-server';
+import { test } from './server-fixtures.js';
 
 /** `main.ts`, run from source (tsx, the `@ccs/source` condition): no build needed. */
 const ENTRY = fileURLToPath(new URL('../src/main.ts', import.meta.url));
@@ -35,7 +36,7 @@ describe('nodes started together with --migrate', () => {
       DATABASE_URL: url,
       REDIS_URL: testEnv.redisUrl,
       CCS_REDIS_PREFIX: redisNamespace.prefix,
-      CCS_JWT_SECRET: TEST_JWT_SECRET,
+      CCS_JWT_SECRET: TEST_SERVER_JWT_SECRET,
       CCS_RETENTION_HOURS: '0',
       NODE_OPTIONS: FROM_SOURCE,
     };

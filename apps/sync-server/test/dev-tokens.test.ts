@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { TestClient } from '@ccs/test-clients';
 import { describe, expect } from 'vitest';
-import { TEST_JWT_SECRET, test } from './server-fixtures.js';
+import { TEST_SERVER_JWT_SECRET } from '@ccs/test-server';
+import { test } from './server-fixtures.js';
 import { createTokenCli } from '../src/token-command.js';
 
 describe('development tokens', () => {
@@ -11,7 +12,7 @@ describe('development tokens', () => {
   }) => {
     const [user, device] = [randomUUID(), randomUUID()];
     const lines: string[] = [];
-    const env = { DATABASE_URL: database.url, CCS_JWT_SECRET: TEST_JWT_SECRET };
+    const env = { DATABASE_URL: database.url, CCS_JWT_SECRET: TEST_SERVER_JWT_SECRET };
     const run = (...args: string[]) =>
       createTokenCli((line) => lines.push(line), env).parseAsync(['node', 'ccs-token', ...args]);
 

@@ -15,9 +15,10 @@ import {
 } from '@ccs/jobs';
 import { describe, expect, onTestFinished } from 'vitest';
 import { createJobsCli } from '../src/jobs-command.js';
-import type { SyncServer } from '../src/sync-server.js';
-import { TEST_JWT_SECRET, test } from './server-fixtures.js';
-import { call } from './rest-client.js';
+import type { SyncServer } from '@ccs/server';
+import { TEST_SERVER_JWT_SECRET } from '@ccs/test-server';
+import { restCall } from '@ccs/test-clients';
+import { test } from './server-fixtures.js';
 
 const ADMIN_TOKEN = 'admin-token-of-the-failed-jobs-tests-42';
 /** How long a poll waits for the jobs to get somewhere. */
@@ -67,7 +68,7 @@ async function startReceiver(status: number): Promise<Receiver> {
 
 /** The failed jobs as `GET /v1/admin/jobs/failed` lists them. */
 async function failedJobs(server: SyncServer, query = ''): Promise<FailedJob[]> {
-  const answer = await call(server.url, 'GET', `/v1/admin/jobs/failed${query}`, {
+  const answer = await restCall(server.url, 'GET', `/v1/admin/jobs/failed${query}`, {
     token: ADMIN_TOKEN,
   });
   expect(answer.status).toBe(200);
@@ -102,7 +103,7 @@ async function failedNotification(
     CCS_WEBHOOK_ATTEMPTS: '1',
     CCS_JOB_LOCK_MS: '1000',
   });
-  const created = await call(server.url, 'POST', '/v1/admin/webhooks', {
+  const created = await restCall(server.url, 'POST', '/v1/admin/webhooks', {
     token: ADMIN_TOKEN,
     json: { url: receiver.url },
   });
@@ -117,7 +118,7 @@ async function failedNotification(
   await expect.poll(() => readTailPosition(db, 'jobs'), WAIT).toBeDefined();
 
   const scenario = await seedConversationScenario(db, {
-    jwtSecret: TEST_JWT_SECRET,
+    jwtSecret: TEST_SERVER_JWT_SECRET,
     devicesPerUser: [1, 1],
   });
   const [alice, bob] = scenario.users;
@@ -167,7 +168,7 @@ describe('failed background jobs', () => {
     });
 
     receiver.status = 200;
-    const retried = await call(
+    const retried = await restCall(
       server.url,
       'POST',
       `/v1/admin/jobs/${encodeURIComponent(job.queue)}/${encodeURIComponent(job.id)}/retry`,
@@ -203,7 +204,7 @@ describe('failed background jobs', () => {
       .toMatchObject({ status: 'delivered', responseStatus: 200, attempts: 1 });
 
     // Done now: retrying it again is a conflict, and nothing more is POSTed.
-    const again = await call(
+    const again = await restCall(
       server.url,
       'POST',
       `/v1/admin/jobs/${job.queue}/${encodeURIComponent(job.id)}/retry`,

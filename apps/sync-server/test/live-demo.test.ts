@@ -1,7 +1,8 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect } from 'vitest';
 import { runLiveDemo } from '../src/demo/live-demo.js';
-import { TEST_JWT_SECRET, test } from './server-fixtures.js';
+import { TEST_SERVER_JWT_SECRET } from '@ccs/test-server';
+import { test } from './server-fixtures.js';
 
 describe('the live demo (npm start)', () => {
   test('three SDK devices: every message sent by one is shown arriving on the other two', async ({
@@ -14,7 +15,7 @@ describe('the live demo (npm start)', () => {
     await runLiveDemo({
       url: server.url,
       db: database.db,
-      jwtSecret: TEST_JWT_SECRET,
+      jwtSecret: TEST_SERVER_JWT_SECRET,
       messages: 2,
       out,
     });

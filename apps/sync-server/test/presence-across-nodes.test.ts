@@ -4,7 +4,8 @@ import type { StreamName } from '@ccs/protocol';
 import { nthPresence, presenceMembers, presenceOf, TestClient } from '@ccs/test-clients';
 import { startServerProcess, type ServerProcess } from '@ccs/test-env';
 import { describe, expect } from 'vitest';
-import { TEST_JWT_SECRET as jwtSecret, test } from './server-fixtures.js';
+import { TEST_SERVER_JWT_SECRET as jwtSecret } from '@ccs/test-server';
+import { test } from './server-fixtures.js';
 
 /** `main.ts`, run from source (tsx, the `@ccs/source` condition): no build needed. */
 const ENTRY = fileURLToPath(new URL('../src/main.ts', import.meta.url));

@@ -43,3 +43,4 @@ export { FleetWaitTimeoutError } from './fleet-wait-timeout-error.js';
 export { BarrierTimeoutError } from './barrier-timeout-error.js';
 export { StallingClient, type StallingClientEvent } from './stalling-client.js';
 export { nthPresence, presenceMembers, presenceOf } from './presence-events.js';
+export { restCall, type RestAnswer, type RestCallOptions } from './rest-call.js';

@@ -1,4 +1,5 @@
-// `@ccs/test-server/vitest`: `@ccs/test-env`'s `test` plus the real sync-server as a process.
+// `@ccs/test-server/vitest`: `@ccs/test-env`'s `test` plus the real sync-server as a process, and
+// fixtures for one in the test's own process.
 import { test as base } from '@ccs/test-env/vitest';
 import {
   startSyncServerProcess,
@@ -40,3 +41,9 @@ export const test = base
     };
   })
   .extend('syncServer', async ({ startSyncServer }) => startSyncServer());
+export {
+  inProcessServerFixtures,
+  type InProcessServer,
+  type ServerModule,
+  type TestClients,
+} from './in-process-server.js';

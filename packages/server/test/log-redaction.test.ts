@@ -6,7 +6,8 @@ import type { TestDatabase } from '@ccs/test-env/vitest';
 import { pino } from 'pino';
 import { describe, expect } from 'vitest';
 import { redactErrorMessage, serializeError } from '../src/log-redaction.js';
-import { TEST_JWT_SECRET as jwtSecret, test } from './server-fixtures.js';
+import { TEST_SERVER_JWT_SECRET as jwtSecret } from '@ccs/test-server';
+import { test } from './server-fixtures.js';
 import { capturingLogger, closeWithin, startLoggedServer } from './logged-server.js';
 
 /** What a test knows about one send: who sends it, into which conversation, with what body. */

@@ -5,11 +5,12 @@ import { readChanges, readStreamPosition } from '@ccs/db';
 import { seedConversationScenario, type ConversationScenario } from '@ccs/fixtures';
 import { applyRetention, startRetentionWorker } from '@ccs/jobs';
 import type { ConversationSnapshot, MessageSendResult, StreamName } from '@ccs/protocol';
-import type { TestClient } from '@ccs/test-clients';
+import { restCall, type TestClient } from '@ccs/test-clients';
 import type { TestDatabase } from '@ccs/test-env/vitest';
 import { describe, expect } from 'vitest';
-import { TEST_JWT_SECRET, test, type TestClients } from './server-fixtures.js';
-import { call } from './rest-client.js';
+import { TEST_SERVER_JWT_SECRET } from '@ccs/test-server';
+import type { TestClients } from '@ccs/test-server/vitest';
+import { test } from './server-fixtures.js';
 
 const HOUR = 3_600_000;
 
@@ -75,7 +76,9 @@ describe('retention and resume', () => {
     clients,
     database,
   }) => {
-    const scenario = await seedConversationScenario(database.db, { jwtSecret: TEST_JWT_SECRET });
+    const scenario = await seedConversationScenario(database.db, {
+      jwtSecret: TEST_SERVER_JWT_SECRET,
+    });
     const { stream } = scenario;
     const { phone, send } = await devicesOf(scenario, clients);
     const seen = await sendAll(send, ['before 1', 'before 2', 'before 3']);
@@ -126,7 +129,7 @@ describe('retention and resume', () => {
     });
     try {
       const scenario = await seedConversationScenario(database.db, {
-        jwtSecret: TEST_JWT_SECRET,
+        jwtSecret: TEST_SERVER_JWT_SECRET,
       });
       const { stream } = scenario;
       const { phone, send } = await devicesOf(scenario, clients);
@@ -158,7 +161,7 @@ describe('retention and resume', () => {
       expect(receivedSince(phone, stream, resumedFrom)).toEqual([]);
 
       // As a device does: refetch the stream, then resume from the snapshot's seq.
-      const snapshot = await call(server.url, 'GET', `/v1/streams/${stream}/snapshot`, {
+      const snapshot = await restCall(server.url, 'GET', `/v1/streams/${stream}/snapshot`, {
         token: scenario.users[1]!.devices[0]!.token,
       });
       expect(snapshot.status).toBe(200);

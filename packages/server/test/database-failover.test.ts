@@ -9,7 +9,8 @@ import {
 } from '@ccs/test-clients';
 import type { TestDatabase } from '@ccs/test-env/vitest';
 import { describe, expect } from 'vitest';
-import { TEST_JWT_SECRET as jwtSecret, test } from './server-fixtures.js';
+import { TEST_SERVER_JWT_SECRET as jwtSecret } from '@ccs/test-server';
+import { test } from './server-fixtures.js';
 import {
   capturingLogger,
   closeWithin,

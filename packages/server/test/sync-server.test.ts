@@ -1,7 +1,8 @@
 import { seedConversationScenario } from '@ccs/fixtures';
 import { MAX_FRAME_BYTES } from '@ccs/protocol';
 import { describe, expect } from 'vitest';
-import { TEST_JWT_SECRET as jwtSecret, test } from './server-fixtures.js';
+import { TEST_SERVER_JWT_SECRET as jwtSecret } from '@ccs/test-server';
+import { test } from './server-fixtures.js';
 
 describe('sync-server HTTP', () => {
   test('answers /healthz and /readyz when PostgreSQL and Redis are up', async ({ startServer }) => {

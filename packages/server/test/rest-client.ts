@@ -1,12 +1,11 @@
-// Helpers of the REST tests: one HTTP call over loopback, a write sent as its REST route (from
+// Helpers of the REST tests: a write sent as its REST route (from
 // WRITE_ROUTES, so a route is tested as it is declared), and users with signed devices.
-import { request, type IncomingHttpHeaders } from 'node:http';
 import type { Database, User } from '@ccs/db';
 import { deviceFactory, signDevice, userFactory, type SignedDevice } from '@ccs/fixtures';
 import type { Ack, WireError, WriteEventName } from '@ccs/protocol';
-import type { TestClient } from '@ccs/test-clients';
+import { restCall, type RestAnswer, type TestClient } from '@ccs/test-clients';
 import { WRITE_ROUTES } from '../src/http/rest-routes.js';
-import { TEST_JWT_SECRET } from './server-fixtures.js';
+import { TEST_SERVER_JWT_SECRET } from '@ccs/test-server';
 
 /** Server limits high enough that a test's own requests are never rate limited. */
 export const UNLIMITED: Readonly<Record<string, string>> = {
@@ -16,68 +15,6 @@ export const UNLIMITED: Readonly<Record<string, string>> = {
   CCS_REST_REQUESTS_PER_SECOND: '100000',
   CCS_REST_REQUEST_BURST: '100000',
 };
-
-/** What a REST call answered: JSON bodies parsed, others as bytes. */
-export interface RestAnswer {
-  readonly status: number;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: unknown;
-}
-
-/** Options of {@link call}. */
-export interface CallOptions {
-  /** Sent as `Authorization: Bearer <token>`. */
-  readonly token?: string;
-  /** Sent as JSON. */
-  readonly json?: unknown;
-  /** Sent as it is, with `contentType` (default `application/octet-stream`). */
-  readonly bytes?: Uint8Array | string;
-  readonly contentType?: string;
-  readonly headers?: Readonly<Record<string, string>>;
-}
-
-/**
- * One HTTP request to `baseUrl + path`, on a connection of its own that closes with the answer
- * (no keep-alive socket outlives the test); the body is always read.
- */
-export function call(
-  baseUrl: string,
-  method: string,
-  path: string,
-  options: CallOptions = {},
-): Promise<RestAnswer> {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
-  let body: Uint8Array | string | undefined;
-  if (options.json !== undefined) {
-    headers['content-type'] = 'application/json';
-    body = JSON.stringify(options.json);
-  } else if (options.bytes !== undefined) {
-    headers['content-type'] = options.contentType ?? 'application/octet-stream';
-    body = options.bytes;
-  }
-  // Node sends no Content-Length (nor chunks) for a DELETE's body unless told.
-  if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
-  return new Promise((resolve, reject) => {
-    const outgoing = request(`${baseUrl}${path}`, { method, headers, agent: false }, (incoming) => {
-      const chunks: Buffer[] = [];
-      incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
-      incoming.on('error', reject);
-      incoming.on('end', () => {
-        const bytes = Buffer.concat(chunks);
-        const json = incoming.headers['content-type']?.startsWith('application/json');
-        resolve({
-          status: incoming.statusCode ?? 0,
-          headers: incoming.headers,
-          body: json ? (JSON.parse(bytes.toString('utf8')) as unknown) : bytes,
-        });
-      });
-    });
-    // The server may answer (413) and close before it has read the whole body.
-    outgoing.on('error', reject);
-    outgoing.end(body);
-  });
-}
 
 /** The REST route of a write event (every write event has one). */
 export function routeOf(event: WriteEventName): (typeof WRITE_ROUTES)[number] {
@@ -116,7 +53,7 @@ export function restWrite(
   payload: Readonly<Record<string, unknown>>,
 ): Promise<RestAnswer> {
   const { method, path, json } = writeRequest(event, payload);
-  return call(baseUrl, method, path, { token, json });
+  return restCall(baseUrl, method, path, { token, json });
 }
 
 /** A REST answer as the socket's ack would carry it: `{ ok: true, …body }` or `{ ok: false, error }`. */
@@ -149,7 +86,9 @@ export async function signedUsers(
     const devices = await deviceFactory.createList(db, count, { userId: user.id });
     users.push({
       user,
-      devices: await Promise.all(devices.map((device) => signDevice(device, TEST_JWT_SECRET))),
+      devices: await Promise.all(
+        devices.map((device) => signDevice(device, TEST_SERVER_JWT_SECRET)),
+      ),
     });
   }
   return users;

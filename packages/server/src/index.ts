@@ -4,6 +4,8 @@ export {
   startSyncServer,
   startWorkerServer,
   type SyncServer,
+  type SyncServerOptions,
   type WorkerServer,
 } from './sync-server.js';
 export { createServiceLogger, type ServiceLoggerOptions } from './log-redaction.js';
+export { mintDevToken, DevTokenError, type DevTokenRequest } from './dev-tokens.js';

@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { listWebhookEndpoints } from '@ccs/db';
 import { describe, expect } from 'vitest';
 import { MAX_USER_WEBHOOK_ENDPOINTS } from '../src/http/webhook-routes.js';
+import { restCall, type RestAnswer } from '@ccs/test-clients';
 import { test } from './server-fixtures.js';
-import { call, signedUsers, UNLIMITED, type RestAnswer } from './rest-client.js';
+import { signedUsers, UNLIMITED } from './rest-client.js';
 
 const ADMIN_TOKEN = 'admin-token-of-the-webhook-tests-0123';
 
@@ -27,7 +28,10 @@ async function createEndpoint(
   token: string,
   endpointUrl: string,
 ): Promise<Created> {
-  return bodyOf<Created>(await call(url, 'POST', path, { token, json: { url: endpointUrl } }), 201);
+  return bodyOf<Created>(
+    await restCall(url, 'POST', path, { token, json: { url: endpointUrl } }),
+    201,
+  );
 }
 
 /** The `{ code }` of an error answer, expecting `status`. */
@@ -75,7 +79,7 @@ describe('webhook endpoints of a user (/v1/webhooks)', () => {
 
     // Listed oldest first, never with the secret.
     const listed = bodyOf<{ endpoints: object[] }>(
-      await call(server.url, 'GET', '/v1/webhooks', { token: aliceToken }),
+      await restCall(server.url, 'GET', '/v1/webhooks', { token: aliceToken }),
       200,
     );
     expect(listed).toEqual({
@@ -86,36 +90,36 @@ describe('webhook endpoints of a user (/v1/webhooks)', () => {
     });
 
     // Bob sees none of them and cannot delete them.
-    expect(bodyOf(await call(server.url, 'GET', '/v1/webhooks', { token: bobToken }), 200)).toEqual(
-      { endpoints: [] },
-    );
+    expect(
+      bodyOf(await restCall(server.url, 'GET', '/v1/webhooks', { token: bobToken }), 200),
+    ).toEqual({ endpoints: [] });
     expect(
       codeOf(
-        await call(server.url, 'DELETE', `/v1/webhooks/${created.id}`, { token: bobToken }),
+        await restCall(server.url, 'DELETE', `/v1/webhooks/${created.id}`, { token: bobToken }),
         404,
       ),
     ).toBe('not_found');
 
     // Alice deletes one; a second delete finds nothing.
-    const deleted = await call(server.url, 'DELETE', `/v1/webhooks/${created.id}`, {
+    const deleted = await restCall(server.url, 'DELETE', `/v1/webhooks/${created.id}`, {
       token: aliceToken,
     });
     expect(deleted.status).toBe(204);
     expect(
       codeOf(
-        await call(server.url, 'DELETE', `/v1/webhooks/${created.id}`, { token: aliceToken }),
+        await restCall(server.url, 'DELETE', `/v1/webhooks/${created.id}`, { token: aliceToken }),
         404,
       ),
     ).toBe('not_found');
     expect(
       codeOf(
-        await call(server.url, 'DELETE', `/v1/webhooks/${randomUUID()}`, { token: aliceToken }),
+        await restCall(server.url, 'DELETE', `/v1/webhooks/${randomUUID()}`, { token: aliceToken }),
         404,
       ),
     ).toBe('not_found');
     expect(
       bodyOf<{ endpoints: { id: string }[] }>(
-        await call(server.url, 'GET', '/v1/webhooks', { token: aliceToken }),
+        await restCall(server.url, 'GET', '/v1/webhooks', { token: aliceToken }),
         200,
       ).endpoints.map(({ id }) => id),
     ).toEqual([second.id]);
@@ -135,13 +139,13 @@ describe('webhook endpoints of a user (/v1/webhooks)', () => {
       ['DELETE', `/v1/webhooks/${randomUUID()}`],
     ] as const) {
       const options = method === 'POST' ? { json } : {};
-      expect(codeOf(await call(server.url, method, path, options), 401)).toBe('unauthorized');
+      expect(codeOf(await restCall(server.url, method, path, options), 401)).toBe('unauthorized');
       expect(
-        codeOf(await call(server.url, method, path, { ...options, token: `${token}x` }), 401),
+        codeOf(await restCall(server.url, method, path, { ...options, token: `${token}x` }), 401),
       ).toBe('unauthorized');
       expect(
         codeOf(
-          await call(server.url, method, path, {
+          await restCall(server.url, method, path, {
             ...options,
             headers: { authorization: token },
           }),
@@ -159,7 +163,7 @@ describe('webhook endpoints of a user (/v1/webhooks)', () => {
     const server = await startServer(UNLIMITED);
     const [alice] = await signedUsers(database.db, [1]);
     const token = alice!.devices[0]!.token;
-    const post = (json: unknown) => call(server.url, 'POST', '/v1/webhooks', { token, json });
+    const post = (json: unknown) => restCall(server.url, 'POST', '/v1/webhooks', { token, json });
 
     for (const url of [
       'ftp://hooks.example.com/',
@@ -185,12 +189,12 @@ describe('webhook endpoints of a user (/v1/webhooks)', () => {
       'invalid_payload',
     );
     expect(codeOf(await post({}), 400)).toBe('invalid_payload');
-    expect(codeOf(await call(server.url, 'POST', '/v1/webhooks', { token }), 400)).toBe(
+    expect(codeOf(await restCall(server.url, 'POST', '/v1/webhooks', { token }), 400)).toBe(
       'invalid_payload',
     );
     expect(
       codeOf(
-        await call(server.url, 'POST', '/v1/webhooks', {
+        await restCall(server.url, 'POST', '/v1/webhooks', {
           token,
           bytes: '{"url":',
           contentType: 'application/json',
@@ -199,7 +203,7 @@ describe('webhook endpoints of a user (/v1/webhooks)', () => {
       ),
     ).toBe('invalid_payload');
     expect(
-      codeOf(await call(server.url, 'DELETE', '/v1/webhooks/not-a-uuid', { token }), 400),
+      codeOf(await restCall(server.url, 'DELETE', '/v1/webhooks/not-a-uuid', { token }), 400),
     ).toBe('invalid_payload');
 
     const stored = await listWebhookEndpoints(database.db, { userId: alice!.user.id });
@@ -214,7 +218,7 @@ describe('webhook endpoints of a user (/v1/webhooks)', () => {
     const [alice, bob] = await signedUsers(database.db, [1, 1]);
     const token = alice!.devices[0]!.token;
     const post = (n: number) =>
-      call(server.url, 'POST', '/v1/webhooks', {
+      restCall(server.url, 'POST', '/v1/webhooks', {
         token,
         json: { url: `https://hooks.example.com/${n}` },
       });
@@ -233,7 +237,7 @@ describe('webhook endpoints of a user (/v1/webhooks)', () => {
     });
     // Another user's cap is their own.
     bodyOf(
-      await call(server.url, 'POST', '/v1/webhooks', {
+      await restCall(server.url, 'POST', '/v1/webhooks', {
         token: bob!.devices[0]!.token,
         json: { url: 'https://hooks.example.com/bob' },
       }),
@@ -241,7 +245,7 @@ describe('webhook endpoints of a user (/v1/webhooks)', () => {
     );
     // Deleting one makes room for one.
     expect(
-      (await call(server.url, 'DELETE', `/v1/webhooks/${stored[0]!.id}`, { token })).status,
+      (await restCall(server.url, 'DELETE', `/v1/webhooks/${stored[0]!.id}`, { token })).status,
     ).toBe(204);
     bodyOf(await post(1000), 201);
     expect(codeOf(await post(1001), 409)).toBe('conflict');
@@ -259,7 +263,7 @@ describe('admin routes (/v1/admin)', () => {
         ['GET', '/v1/admin/jobs/failed'],
         ['POST', '/v1/admin/jobs/ccs-webhooks/1/retry'],
       ] as const) {
-        const answer = await call(server.url, method, path, {
+        const answer = await restCall(server.url, method, path, {
           ...(token !== undefined && { token }),
         });
         expect(codeOf(answer, 404), `${method} ${path}`).toBe('not_found');
@@ -289,7 +293,7 @@ describe('admin routes (/v1/admin)', () => {
         ['POST', '/v1/admin/jobs/ccs-webhooks/1/retry'],
         ['GET', '/v1/admin/no-such-route'],
       ] as const) {
-        const answer = await call(server.url, method, path, {
+        const answer = await restCall(server.url, method, path, {
           ...(token !== undefined && { token }),
           ...(method === 'POST' &&
             path.endsWith('webhooks') && {
@@ -302,7 +306,7 @@ describe('admin routes (/v1/admin)', () => {
     // The token as a raw header (no Bearer) is refused too.
     expect(
       codeOf(
-        await call(server.url, 'GET', '/v1/admin/webhooks', {
+        await restCall(server.url, 'GET', '/v1/admin/webhooks', {
           headers: { authorization: ADMIN_TOKEN },
         }),
         401,
@@ -311,7 +315,10 @@ describe('admin routes (/v1/admin)', () => {
     expect(await listWebhookEndpoints(database.db, { userId: null })).toEqual([]);
     // With the token, an unknown route is not_found.
     expect(
-      codeOf(await call(server.url, 'GET', '/v1/admin/no-such-route', { token: ADMIN_TOKEN }), 404),
+      codeOf(
+        await restCall(server.url, 'GET', '/v1/admin/no-such-route', { token: ADMIN_TOKEN }),
+        404,
+      ),
     ).toBe('not_found');
   });
 
@@ -347,18 +354,18 @@ describe('admin routes (/v1/admin)', () => {
       { id: app.id, secret: app.secret },
     ]);
     expect(
-      bodyOf(await call(server.url, 'GET', '/v1/admin/webhooks', { token: ADMIN_TOKEN }), 200),
+      bodyOf(await restCall(server.url, 'GET', '/v1/admin/webhooks', { token: ADMIN_TOKEN }), 200),
     ).toEqual({ endpoints: [{ id: app.id, url: app.url, createdAt: app.createdAt }] });
     expect(
       bodyOf<{ endpoints: { id: string }[] }>(
-        await call(server.url, 'GET', '/v1/webhooks', { token: userToken }),
+        await restCall(server.url, 'GET', '/v1/webhooks', { token: userToken }),
         200,
       ).endpoints.map(({ id }) => id),
     ).toEqual([own.id]);
 
     expect(
       codeOf(
-        await call(server.url, 'POST', '/v1/admin/webhooks', {
+        await restCall(server.url, 'POST', '/v1/admin/webhooks', {
           token: ADMIN_TOKEN,
           json: { url: 'gopher://app.example.com/' },
         }),
@@ -368,15 +375,20 @@ describe('admin routes (/v1/admin)', () => {
     // Neither side deletes the other's endpoint.
     expect(
       codeOf(
-        await call(server.url, 'DELETE', `/v1/admin/webhooks/${own.id}`, { token: ADMIN_TOKEN }),
+        await restCall(server.url, 'DELETE', `/v1/admin/webhooks/${own.id}`, {
+          token: ADMIN_TOKEN,
+        }),
         404,
       ),
     ).toBe('not_found');
     expect(
-      codeOf(await call(server.url, 'DELETE', `/v1/webhooks/${app.id}`, { token: userToken }), 404),
+      codeOf(
+        await restCall(server.url, 'DELETE', `/v1/webhooks/${app.id}`, { token: userToken }),
+        404,
+      ),
     ).toBe('not_found');
     expect(
-      (await call(server.url, 'DELETE', `/v1/admin/webhooks/${app.id}`, { token: ADMIN_TOKEN }))
+      (await restCall(server.url, 'DELETE', `/v1/admin/webhooks/${app.id}`, { token: ADMIN_TOKEN }))
         .status,
     ).toBe(204);
     expect(await listWebhookEndpoints(database.db, { userId: null })).toEqual([]);
@@ -389,7 +401,7 @@ describe('admin routes (/v1/admin)', () => {
     // A gateway alone opens the deployment's queues to look at them (no worker runs here).
     const server = await startServer({ CCS_ADMIN_TOKEN: ADMIN_TOKEN });
     const get = (query: string) =>
-      call(server.url, 'GET', `/v1/admin/jobs/failed${query}`, { token: ADMIN_TOKEN });
+      restCall(server.url, 'GET', `/v1/admin/jobs/failed${query}`, { token: ADMIN_TOKEN });
     expect(bodyOf(await get(''), 200)).toEqual({ jobs: [] });
     expect(bodyOf(await get('?queue=ccs-webhooks&limit=500'), 200)).toEqual({ jobs: [] });
     // Retention is off in these servers: its queue is not one of the deployment's.
@@ -403,10 +415,10 @@ describe('admin routes (/v1/admin)', () => {
       expect(codeOf(await get(query), 400), query).toBe('invalid_payload');
     }
     const retry = (queue: string, id: string) =>
-      call(server.url, 'POST', `/v1/admin/jobs/${queue}/${id}/retry`, { token: ADMIN_TOKEN });
+      restCall(server.url, 'POST', `/v1/admin/jobs/${queue}/${id}/retry`, { token: ADMIN_TOKEN });
     expect(codeOf(await retry('nope', '1'), 404)).toBe('not_found');
     expect(codeOf(await retry('ccs-webhooks', 'no-such-job'), 404)).toBe('not_found');
-    const notRetry = await call(server.url, 'POST', '/v1/admin/jobs/ccs-webhooks/1/nope', {
+    const notRetry = await restCall(server.url, 'POST', '/v1/admin/jobs/ccs-webhooks/1/nope', {
       token: ADMIN_TOKEN,
     });
     expect(codeOf(notRetry, 404)).toBe('not_found');

@@ -15,8 +15,9 @@ import type {
   WriteEventName,
   WritePayloads,
 } from '@ccs/protocol';
-import { TEST_JWT_SECRET } from './server-fixtures.js';
-import { asAck, call, restWrite } from './rest-client.js';
+import { TEST_SERVER_JWT_SECRET } from '@ccs/test-server';
+import { restCall } from '@ccs/test-clients';
+import { asAck, restWrite } from './rest-client.js';
 
 /** A signed-in device of a user. */
 export interface TestDevice {
@@ -30,7 +31,7 @@ export async function userWithDevices(db: Database, devices: number): Promise<Te
   const user = await createUser(db);
   const signed: TestDevice[] = [];
   for (let i = 0; i < devices; i++) {
-    const device = await signDevice(await createDevice(db, user), TEST_JWT_SECRET);
+    const device = await signDevice(await createDevice(db, user), TEST_SERVER_JWT_SECRET);
     signed.push({ userId: user.id, deviceId: device.id, token: device.token });
   }
   return signed;
@@ -71,7 +72,7 @@ export class DeviceHttp {
         : body instanceof Uint8Array || contentType !== 'application/json'
           ? { bytes: body as Uint8Array | string, contentType }
           : { json: body };
-    return (await call(this.baseUrl, method, `/v1${path}`, {
+    return (await restCall(this.baseUrl, method, `/v1${path}`, {
       token: this.device.token,
       ...options,
     })) as HttpAnswer<T>;

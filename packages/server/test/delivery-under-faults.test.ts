@@ -5,7 +5,8 @@ import { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
 import type { TestDatabase } from '@ccs/test-env/vitest';
 import type { SyncServer } from '../src/sync-server.js';
-import { TEST_JWT_SECRET as jwtSecret, test } from './server-fixtures.js';
+import { TEST_SERVER_JWT_SECRET as jwtSecret } from '@ccs/test-server';
+import { test } from './server-fixtures.js';
 
 /** Writes `count` messages one after another, `pauseMs` apart; resolves with their seqs. */
 async function writeSteadily(

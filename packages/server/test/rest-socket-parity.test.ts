@@ -11,15 +11,15 @@ import {
   type WriteEventName,
   type WritePayloads,
 } from '@ccs/protocol';
-import { TestClient } from '@ccs/test-clients';
+import { restCall, type RestAnswer, TestClient } from '@ccs/test-clients';
 import type { TestDatabase } from '@ccs/test-env/vitest';
 import { describe, expect, onTestFinished } from 'vitest';
 import { WRITE_ROUTES } from '../src/http/rest-routes.js';
 import type { SyncServer } from '../src/sync-server.js';
-import { TEST_JWT_SECRET, test } from './server-fixtures.js';
+import { TEST_SERVER_JWT_SECRET } from '@ccs/test-server';
+import { test } from './server-fixtures.js';
 import {
   asAck,
-  call,
   okOf,
   pathParams,
   restWrite,
@@ -27,7 +27,6 @@ import {
   signedUsers,
   socketWrite,
   writeRequest,
-  type RestAnswer,
   type SignedUser,
   UNLIMITED,
 } from './rest-client.js';
@@ -374,7 +373,7 @@ async function buildWorld(startServer: StartServer, database: TestDatabase): Pro
 
   const content = Buffer.from('parity content');
   const contentHash = createHash('sha256').update(content).digest('hex');
-  const upload = await call(
+  const upload = await restCall(
     server.url,
     'PUT',
     `/v1/workspaces/${workspace.id}/contents/${contentHash}`,
@@ -511,12 +510,12 @@ describe('every write answers the same through socket.io and REST', () => {
       );
       const { method, path, json } = writeRequest(event, payload);
 
-      const anonymous = await call(server.url, method, path, { json });
+      const anonymous = await restCall(server.url, method, path, { json });
       expect(anonymous.status).toBe(401);
       expect(anonymous.body).toMatchObject({ code: 'unauthorized', message: expect.any(String) });
 
       for (const name of pathParams(routeOf(event).url)) {
-        const contradicted = await call(server.url, method, path, {
+        const contradicted = await restCall(server.url, method, path, {
           token,
           json: { ...json, [name]: randomUUID() },
         });
@@ -527,7 +526,7 @@ describe('every write answers the same through socket.io and REST', () => {
         });
       }
 
-      const oversized = await call(server.url, method, path, {
+      const oversized = await restCall(server.url, method, path, {
         token,
         json: { ...json, padding: 'x'.repeat(MAX_FRAME_BYTES) },
       });
@@ -537,7 +536,7 @@ describe('every write answers the same through socket.io and REST', () => {
         message: expect.stringContaining(String(MAX_FRAME_BYTES)),
       });
 
-      const notJson = await call(server.url, method, path, {
+      const notJson = await restCall(server.url, method, path, {
         token,
         bytes: '{"clientId":',
         contentType: 'application/json',
@@ -557,7 +556,7 @@ describe('every write answers the same through socket.io and REST', () => {
     const created = await restWrite(server.url, token, 'conversation:create', { clientId: 'c' });
     const conversationId = (created.body as { id: string }).id;
     const { method, path } = writeRequest('message:send', { conversationId });
-    const sent = await call(server.url, method, path, {
+    const sent = await restCall(server.url, method, path, {
       token,
       json: { conversationId, clientId: 'm', body: 'hello' },
     });
@@ -578,11 +577,11 @@ describe('REST authenticates every request as a socket handshake', () => {
     const [laptop, phone] = alice!.devices;
     const identity = { userId: alice!.user.id, deviceId: laptop!.id };
     const snapshot = `/v1/streams/user:${alice!.user.id}/snapshot`;
-    const ok = await call(server.url, 'GET', snapshot, { token: laptop!.token });
+    const ok = await restCall(server.url, 'GET', snapshot, { token: laptop!.token });
     expect(ok).toMatchObject({ status: 200, body: { stream: `user:${alice!.user.id}` } });
 
     for (const authorization of ['', 'Basic abc', 'Bearer', 'Bearer a b', laptop!.token]) {
-      const answer = await call(server.url, 'GET', snapshot, {
+      const answer = await restCall(server.url, 'GET', snapshot, {
         headers: authorization === '' ? {} : { authorization },
       });
       expect(answer.status, authorization).toBe(401);
@@ -595,15 +594,21 @@ describe('REST authenticates every request as a socket handshake', () => {
     const tokens = {
       garbage: 'not.a.jwt',
       forged: await signDeviceToken(identity, { secret: 'another-secret-0123456789abcdef' }),
-      expired: await signDeviceToken(identity, { secret: TEST_JWT_SECRET, expiresIn: '-1m' }),
-      overLong: await signDeviceToken(identity, { secret: TEST_JWT_SECRET, expiresIn: '400d' }),
+      expired: await signDeviceToken(identity, {
+        secret: TEST_SERVER_JWT_SECRET,
+        expiresIn: '-1m',
+      }),
+      overLong: await signDeviceToken(identity, {
+        secret: TEST_SERVER_JWT_SECRET,
+        expiresIn: '400d',
+      }),
       misattributed: await signDeviceToken(
         { userId: bob!.user.id, deviceId: laptop!.id },
-        { secret: TEST_JWT_SECRET },
+        { secret: TEST_SERVER_JWT_SECRET },
       ),
       unknownDevice: await signDeviceToken(
         { userId: alice!.user.id, deviceId: randomUUID() },
-        { secret: TEST_JWT_SECRET },
+        { secret: TEST_SERVER_JWT_SECRET },
       ),
     };
     const handshakeError = async (token: string): Promise<WireError> => {
@@ -617,7 +622,7 @@ describe('REST authenticates every request as a socket handshake', () => {
       return error!.data!;
     };
     const expectRefused = async (name: string, token: string): Promise<void> => {
-      const overRest = await call(server.url, 'GET', snapshot, { token });
+      const overRest = await restCall(server.url, 'GET', snapshot, { token });
       expect(overRest.status, name).toBe(401);
       expect(overRest.body, name).toMatchObject({ code: 'unauthorized' });
       const write = await restWrite(server.url, token, 'conversation:create', { clientId: name });
@@ -625,7 +630,7 @@ describe('REST authenticates every request as a socket handshake', () => {
       expect(overRest.body, name).toEqual(await handshakeError(token));
     };
     for (const [name, token] of Object.entries(tokens)) await expectRefused(name, token);
-    expect(await call(server.url, 'GET', snapshot, { token: tokens.expired })).toMatchObject({
+    expect(await restCall(server.url, 'GET', snapshot, { token: tokens.expired })).toMatchObject({
       body: { message: expect.stringMatching(/exp/) },
     });
 
@@ -637,7 +642,7 @@ describe('REST authenticates every request as a socket handshake', () => {
     );
     expect(Number(rows[0]!.count)).toBe(0);
     // The laptop is not concerned.
-    expect(await call(server.url, 'GET', snapshot, { token: laptop!.token })).toMatchObject({
+    expect(await restCall(server.url, 'GET', snapshot, { token: laptop!.token })).toMatchObject({
       status: 200,
     });
   });
@@ -656,7 +661,7 @@ describe('REST authenticates every request as a socket handshake', () => {
       ['POST', '/v1/dev/tokens/extra'],
     ] as const) {
       for (const options of [{ token }, {}]) {
-        const answer = await call(server.url, method, path, options);
+        const answer = await restCall(server.url, method, path, options);
         expect(answer.status, `${method} ${path}`).toBe(404);
         expect(answer.body).toEqual({ code: 'not_found', message: expect.stringContaining(path) });
       }
@@ -748,7 +753,7 @@ describe('limits cannot be bypassed through REST', () => {
     expect(await messagesOf(database, bob.devices[0]!.id)).toBe(3);
     // Reads are not writes: the snapshot still answers.
     expect(
-      await call(server.url, 'GET', `/v1/streams/conversation:${conversationId}/snapshot`, {
+      await restCall(server.url, 'GET', `/v1/streams/conversation:${conversationId}/snapshot`, {
         token: bobToken,
       }),
     ).toMatchObject({ status: 200 });
@@ -767,12 +772,12 @@ describe('limits cannot be bypassed through REST', () => {
     const aliceToken = alice.devices[0]!.token;
     // The create was the first of alice's three requests.
     for (let i = 0; i < 2; i++) {
-      expect(await call(server.url, 'GET', snapshot, { token: aliceToken })).toMatchObject({
+      expect(await restCall(server.url, 'GET', snapshot, { token: aliceToken })).toMatchObject({
         status: 200,
       });
     }
     const refused = expectRateLimited(
-      await call(server.url, 'GET', snapshot, { token: aliceToken }),
+      await restCall(server.url, 'GET', snapshot, { token: aliceToken }),
     );
     expect(refused.retryAfterMs).toBeGreaterThan(1000);
     expectRateLimited(
@@ -784,11 +789,11 @@ describe('limits cannot be bypassed through REST', () => {
     );
     expect(await messagesOf(database, alice.devices[0]!.id)).toBe(0);
     // Another device has its own allowance; the socket is not a REST request.
-    expect(await call(server.url, 'GET', snapshot, { token: bob.devices[0]!.token })).toMatchObject(
-      {
-        status: 200,
-      },
-    );
+    expect(
+      await restCall(server.url, 'GET', snapshot, { token: bob.devices[0]!.token }),
+    ).toMatchObject({
+      status: 200,
+    });
     const socket = await connect(server.url, aliceToken, 'alice');
     expect(
       await socketWrite(socket, 'message:send', { conversationId, clientId: 'm', body: 'm' }),
@@ -865,7 +870,7 @@ describe('limits cannot be bypassed through REST', () => {
     });
     const workspaceId = (workspace.body as { id: string }).id;
     const upload = (content: Buffer) =>
-      call(server.url, 'PUT', `/v1/workspaces/${workspaceId}/contents/${sha256(content)}`, {
+      restCall(server.url, 'PUT', `/v1/workspaces/${workspaceId}/contents/${sha256(content)}`, {
         token,
         bytes: content,
       });

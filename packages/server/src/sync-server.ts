@@ -19,7 +19,6 @@ import { startBackgroundJobs } from './background-jobs.js';
 import type { ServerRole, SyncServerConfig } from './config.js';
 import { registerAdminRoutes } from './http/admin-routes.js';
 import { registerHealthRoutes } from './http/health-routes.js';
-import { registerDemoPage } from './http/demo-page.js';
 import { registerDevTokenRoute } from './http/dev-token-route.js';
 import { registerMetricsRoute } from './http/metrics-route.js';
 import { registerRestRoutes } from './http/rest-routes.js';
@@ -56,14 +55,21 @@ export interface WorkerServer {
   close(): Promise<void>;
 }
 
-/** Starts the process `config.role` names. */
+/** What a deployment adds to a gateway's HTTP server. */
+export interface SyncServerOptions {
+  /** Registers routes of the deployment's own (the app's `/demo` page) before it listens. */
+  readonly registerRoutes?: (app: FastifyInstance) => void | Promise<void>;
+}
+
+/** Starts the process `config.role` names; `options` apply to a gateway. */
 export function startService(
   config: SyncServerConfig,
   logger: Logger,
+  options: SyncServerOptions = {},
 ): Promise<SyncServer | WorkerServer> {
   return config.role === 'worker'
     ? startWorkerServer(config, logger)
-    : startSyncServer(config, logger);
+    : startSyncServer(config, logger, options);
 }
 
 function createHttpApp(logger: Logger): FastifyInstance {
@@ -164,6 +170,7 @@ export async function startWorkerServer(
 export async function startSyncServer(
   config: SyncServerConfig,
   logger: Logger,
+  options: SyncServerOptions = {},
 ): Promise<SyncServer> {
   if (config.role === 'worker')
     throw new Error('startSyncServer runs a gateway: use startWorkerServer');
@@ -241,8 +248,6 @@ export async function startSyncServer(
       maxLifetimeSeconds: config.tokenMaxLifetimeHours * 3600,
     });
   }
-  // Harmless without a token, so served everywhere; it mints tokens only where the route above is.
-  registerDemoPage(app, { devTokens: config.env !== 'production' });
 
   await Promise.all([
     adapterPub.connect(),
@@ -311,6 +316,7 @@ export async function startSyncServer(
       queues: viewedQueues,
     });
   }
+  await options.registerRoutes?.(app);
   await redis.connect().catch((error: unknown) => {
     logger.warn({ err: error }, 'Redis not reachable yet; /readyz will say so');
   });

@@ -12,20 +12,11 @@ import {
   type UserSnapshot,
   type WriteResult,
 } from '@ccs/protocol';
-import { TestClient } from '@ccs/test-clients';
+import { restCall, type RestAnswer, TestClient } from '@ccs/test-clients';
 import type { TestDatabase } from '@ccs/test-env/vitest';
 import { describe, expect } from 'vitest';
 import { test } from './server-fixtures.js';
-import {
-  asAck,
-  call,
-  okOf,
-  restWrite,
-  signedUsers,
-  socketWrite,
-  UNLIMITED,
-  type RestAnswer,
-} from './rest-client.js';
+import { asAck, okOf, restWrite, signedUsers, socketWrite, UNLIMITED } from './rest-client.js';
 
 /** The JSON body of a 200 answer; throws with the status and body otherwise. */
 function bodyOf<T>(answer: RestAnswer, what: string): T {
@@ -82,7 +73,7 @@ describe('conversation lifecycle', () => {
     // Bob's phone follows his own stream from a snapshot of it: no conversation yet.
     const bobPhone = await clients.connect(bobDevice.token, { name: 'bob-phone' });
     const bobSnapshot = bodyOf<UserSnapshot>(
-      await call(server.url, 'GET', `/v1/streams/${bobStream}/snapshot`, {
+      await restCall(server.url, 'GET', `/v1/streams/${bobStream}/snapshot`, {
         token: bobDevice.token,
       }),
       'bob snapshot',
@@ -287,7 +278,9 @@ describe('conversation lifecycle', () => {
       bobPhone.changes(stream).filter(({ change }) => isChangeOf(change, 'read_receipt')),
     ).toHaveLength(2);
     const snapshot = bodyOf<ConversationSnapshot>(
-      await call(server.url, 'GET', `/v1/streams/${stream}/snapshot`, { token: bobDevice.token }),
+      await restCall(server.url, 'GET', `/v1/streams/${stream}/snapshot`, {
+        token: bobDevice.token,
+      }),
       'conversation snapshot',
     );
     expect(snapshot.seq).toBe(phoneRead.seq);
@@ -338,7 +331,10 @@ describe('conversation lifecycle', () => {
       `/v1/streams/${stream}/snapshot`,
       `/v1/conversations/${created.id}/messages`,
     ]) {
-      expect(await call(server.url, 'GET', path, { token: bobDevice.token }), path).toMatchObject({
+      expect(
+        await restCall(server.url, 'GET', path, { token: bobDevice.token }),
+        path,
+      ).toMatchObject({
         status: 403,
         body: { code: 'forbidden' },
       });
@@ -474,7 +470,7 @@ describe('conversation lifecycle', () => {
         do {
           const query = `limit=${limit}${before === undefined ? '' : `&before=${before}`}`;
           const page = bodyOf<HistoryPage>(
-            await call(server.url, 'GET', `/v1/conversations/${created.id}/messages?${query}`, {
+            await restCall(server.url, 'GET', `/v1/conversations/${created.id}/messages?${query}`, {
               token: aliceToken,
             }),
             `history ${query}`,
@@ -524,7 +520,7 @@ describe('conversation lifecycle', () => {
       // `before` past the head starts from the newest; before the first message, nothing.
       expect(
         bodyOf<HistoryPage>(
-          await call(
+          await restCall(
             server.url,
             'GET',
             `/v1/conversations/${created.id}/messages?before=1000000&limit=3`,
@@ -536,7 +532,7 @@ describe('conversation lifecycle', () => {
         ).messages.map(({ seq }) => seq),
       ).toEqual(seqs.slice(-3).reverse());
       expect(
-        await call(
+        await restCall(
           server.url,
           'GET',
           `/v1/conversations/${created.id}/messages?before=${seqs[0]}`,
@@ -547,19 +543,19 @@ describe('conversation lifecycle', () => {
       ).toMatchObject({ status: 200, body: { messages: [], nextBefore: null } });
       for (const query of ['limit=0', 'limit=201', 'before=soon', 'after=3']) {
         expect(
-          await call(server.url, 'GET', `/v1/conversations/${created.id}/messages?${query}`, {
+          await restCall(server.url, 'GET', `/v1/conversations/${created.id}/messages?${query}`, {
             token: aliceToken,
           }),
           query,
         ).toMatchObject({ status: 400, body: { code: 'invalid_payload' } });
       }
       expect(
-        await call(server.url, 'GET', `/v1/conversations/${created.id}/messages`, {
+        await restCall(server.url, 'GET', `/v1/conversations/${created.id}/messages`, {
           token: carol!.devices[0]!.token,
         }),
       ).toMatchObject({ status: 403, body: { code: 'forbidden' } });
       expect(
-        await call(server.url, 'GET', `/v1/conversations/${randomUUID()}/messages`, {
+        await restCall(server.url, 'GET', `/v1/conversations/${randomUUID()}/messages`, {
           token: aliceToken,
         }),
       ).toMatchObject({ status: 404, body: { code: 'not_found' } });
@@ -573,7 +569,7 @@ describe('conversation lifecycle', () => {
         expect((await walk(limit)).messages, `limit ${limit} after retention`).toEqual(messages);
       }
       const snapshot = bodyOf<ConversationSnapshot>(
-        await call(server.url, 'GET', `/v1/streams/${stream}/snapshot?messages=5`, {
+        await restCall(server.url, 'GET', `/v1/streams/${stream}/snapshot?messages=5`, {
           token: aliceToken,
         }),
         'snapshot',

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { loadConfig } from '../src/config.js';
 import { createServiceLogger } from '../src/log-redaction.js';
 import { startSyncServer, type SyncServer } from '../src/sync-server.js';
-import { TEST_JWT_SECRET } from './server-fixtures.js';
+import { TEST_SERVER_JWT_SECRET } from '@ccs/test-server';
 
 /** One JSON log line, as far as these tests read it. */
 export interface LogLine {
@@ -52,7 +52,7 @@ export function startLoggedServer(ctx: LoggedServerContext, logger: Logger): Pro
     DATABASE_URL: ctx.database.url,
     REDIS_URL: ctx.testEnv.redisUrl,
     CCS_REDIS_PREFIX: ctx.redisNamespace.prefix,
-    CCS_JWT_SECRET: TEST_JWT_SECRET,
+    CCS_JWT_SECRET: TEST_SERVER_JWT_SECRET,
     CCS_ROLE: 'gateway',
     CCS_RETENTION_HOURS: '0',
   });

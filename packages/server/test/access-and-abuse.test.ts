@@ -1,7 +1,8 @@
 import { seedConversationScenario } from '@ccs/fixtures';
 import { TestClient } from '@ccs/test-clients';
 import { describe, expect } from 'vitest';
-import { TEST_JWT_SECRET as jwtSecret, test } from './server-fixtures.js';
+import { TEST_SERVER_JWT_SECRET as jwtSecret } from '@ccs/test-server';
+import { test } from './server-fixtures.js';
 
 describe('access ends on every node', () => {
   test('a device revoked in SQL loses its sockets on both nodes; a removed member is unsubscribed on the node that serves it', async ({

@@ -1,0 +1,5 @@
+// The sync-server in this test's own process: @ccs/test-server's fixtures over this server.
+import { inProcessServerFixtures } from '@ccs/test-server/vitest';
+import * as syncServer from '../src/index.js';
+
+export const test = inProcessServerFixtures(syncServer);
