@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { restCall } from '@ccs/test-clients';
 import { createTestDatabase, reserveRedisPrefix, type TestDatabase } from '@ccs/test-env';
 import { startSyncServerProcess, type SyncServerProcess } from '@ccs/test-server';
 import { inject } from 'vitest';
@@ -65,19 +66,18 @@ export async function mintDevToken(
   serverUrl: string,
   request: { readonly userId: string; readonly deviceId?: string; readonly expiresIn?: string },
 ): Promise<{ readonly token: string; readonly deviceId: string }> {
-  const response = await fetch(`${serverUrl}/v1/dev/tokens`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
+  const answer = await restCall(serverUrl, 'POST', '/v1/dev/tokens', {
+    json: {
       user: request.userId,
       device: request.deviceId ?? randomUUID(),
       create: true,
       ...(request.expiresIn && { expiresIn: request.expiresIn }),
-    }),
+    },
   });
-  const body = (await response.json()) as { token: string; deviceId: string };
-  if (response.status !== 200) {
-    throw new Error(`POST /v1/dev/tokens answered ${response.status}: ${JSON.stringify(body)}`);
+  if (answer.status !== 200) {
+    throw new Error(
+      `POST /v1/dev/tokens answered ${answer.status}: ${JSON.stringify(answer.body)}`,
+    );
   }
-  return body;
+  return answer.body as { readonly token: string; readonly deviceId: string };
 }

@@ -11,7 +11,7 @@ import {
   type WireError,
   type WorkspaceSnapshot,
 } from '@ccs/protocol';
-import { TestClient } from '@ccs/test-clients';
+import { restCall, TestClient } from '@ccs/test-clients';
 import { type ServerProcess, type TestDatabase } from '@ccs/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -63,24 +63,13 @@ async function rest(
   path: string,
   body?: unknown,
 ): Promise<{ status: number; body: unknown; bytes: Buffer }> {
-  const raw = Buffer.isBuffer(body);
-  const response = await fetch(`${device.url}/v1${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${device.token}`,
-      ...(body !== undefined && {
-        'content-type': raw ? 'application/octet-stream' : 'application/json',
-      }),
-    },
-    ...(body !== undefined && { body: raw ? new Uint8Array(body) : JSON.stringify(body) }),
+  const answer = await restCall(device.url, method, `/v1${path}`, {
+    token: device.token,
+    ...(Buffer.isBuffer(body) ? { bytes: body } : body !== undefined && { json: body }),
   });
-  const bytes = Buffer.from(await response.arrayBuffer());
-  const json = (response.headers.get('content-type') ?? '').startsWith('application/json');
-  return {
-    status: response.status,
-    body: json ? (JSON.parse(bytes.toString()) as unknown) : undefined,
-    bytes,
-  };
+  return Buffer.isBuffer(answer.body)
+    ? { status: answer.status, body: undefined, bytes: answer.body }
+    : { status: answer.status, body: answer.body, bytes: Buffer.from(JSON.stringify(answer.body)) };
 }
 
 async function getJson<T>(device: Device, path: string): Promise<T> {

@@ -5,7 +5,7 @@ import { TEST_SERVER_JWT_SECRET } from '@ccs/test-server';
 import { test } from './server-fixtures.js';
 import { createTokenCli } from '../src/token-command.js';
 
-describe('development tokens', () => {
+describe('ccs-token', () => {
   test('ccs-token makes the user and device when asked, and its token connects', async ({
     server,
     database,
@@ -39,47 +39,5 @@ describe('development tokens', () => {
         CCS_JWT_SECRET: 'x'.repeat(32),
       }).parseAsync(['node', 'ccs-token', '--user', user, '--device', device]),
     ).rejects.toThrow(/production/);
-  });
-
-  test('POST /v1/dev/tokens mints outside production and answers bad requests with a code', async ({
-    startServer,
-  }) => {
-    const server = await startServer();
-    const post = (body: unknown) =>
-      fetch(`${server.url}/v1/dev/tokens`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-    const [user, device] = [randomUUID(), randomUUID()];
-    const ok = await post({ user, device, create: true, expiresIn: '10m' });
-    expect(ok.status).toBe(200);
-    const minted = (await ok.json()) as { token: string; deviceId: string; expiresAt: string };
-    expect(minted.deviceId).toBe(device);
-    expect(Date.parse(minted.expiresAt) - Date.now()).toBeLessThanOrEqual(600_000);
-    const client = await TestClient.connect({ url: server.url, token: minted.token });
-    client.close();
-
-    const bad = await post({ user: 'nope', device });
-    expect(bad.status).toBe(400);
-    expect(await bad.json()).toMatchObject({
-      code: 'invalid_payload',
-      message: expect.stringContaining('user'),
-    });
-    const missing = await post({ user: randomUUID(), device });
-    expect(missing.status).toBe(404);
-    const foreign = await post({ user: randomUUID(), device, create: true });
-    expect(await foreign.json()).toMatchObject({ code: 'conflict' });
-
-    const production = await startServer({
-      NODE_ENV: 'production',
-      CCS_JWT_SECRET: 'y'.repeat(32),
-    });
-    const refused = await fetch(`${production.url}/v1/dev/tokens`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ user, device }),
-    });
-    expect(refused.status).toBe(404);
   });
 });

@@ -23,6 +23,8 @@ export {
   insertConversation,
   insertDevice,
   insertUser,
+  insertUserIfMissing,
+  insertDeviceIfMissing,
   insertWorkspace,
   isConversationMember,
   isWorkspaceMember,

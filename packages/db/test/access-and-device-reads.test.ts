@@ -9,8 +9,11 @@ import {
   findActiveDevice,
   findActiveDevices,
   insertConversation,
+  findUser,
   insertDevice,
+  insertDeviceIfMissing,
   insertUser,
+  insertUserIfMissing,
   insertWorkspace,
 } from '../src/queries/directory-queries.js';
 import { devices } from '../src/schema/index.js';
@@ -25,6 +28,26 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await database.drop();
+});
+
+describe('insertUserIfMissing and insertDeviceIfMissing', () => {
+  it('make a row once under concurrent callers, and answer the device that won', async () => {
+    const userId = '6f1c2b3a-1d2e-4f5a-8b7c-9d0e1f2a3b4c';
+    const deviceId = '7a2d3c4b-2e3f-4a6b-9c8d-0e1f2a3b4c5d';
+    await Promise.all(
+      Array.from({ length: 4 }, () => insertUserIfMissing(database.db, { id: userId, name: 'cy' })),
+    );
+    expect(await findUser(database.db, userId)).toMatchObject({ name: 'cy' });
+    const other = await insertUser(database.db, { name: 'dee' });
+    const answers = await Promise.all(
+      [userId, other.id, userId, other.id].map((owner) =>
+        insertDeviceIfMissing(database.db, { id: deviceId, userId: owner, name: owner }),
+      ),
+    );
+    // One insert won; every caller is answered with that same row.
+    expect(new Set(answers.map((device) => device.userId)).size).toBe(1);
+    expect(answers.every((device) => device.id === deviceId)).toBe(true);
+  });
 });
 
 describe('findActiveDevices', () => {

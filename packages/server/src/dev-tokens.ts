@@ -1,4 +1,10 @@
-import { findDevice, findUser, insertDevice, insertUser, type Database } from '@ccs/db';
+import {
+  findDevice,
+  findUser,
+  insertDeviceIfMissing,
+  insertUserIfMissing,
+  type Database,
+} from '@ccs/db';
 import { signDeviceToken, verifyDeviceToken, type VerifiedDeviceToken } from '@ccs/protocol';
 import { z } from 'zod';
 
@@ -55,19 +61,26 @@ export async function mintDevToken(
     );
   }
   const { user, device, create, expiresIn } = parsed.data;
-  if (!(await findUser(db, user))) {
-    if (!create) throw new DevTokenError('not_found', `no user ${user}; pass create to make one`);
-    await insertUser(db, { id: user, name: `dev user ${user.slice(0, 8)}` });
+  // Made with "if missing": the first sign-ins of a new user on two devices race each other.
+  if (create) {
+    await insertUserIfMissing(db, { id: user, name: `dev user ${user.slice(0, 8)}` });
+  } else if (!(await findUser(db, user))) {
+    throw new DevTokenError('not_found', `no user ${user}; pass create to make one`);
   }
-  const existingDevice = await findDevice(db, device);
-  if (existingDevice && existingDevice.userId !== user) {
-    throw new DevTokenError('conflict', `device ${device} belongs to another user`);
-  }
+  let existingDevice = await findDevice(db, device);
   if (!existingDevice) {
     if (!create)
       throw new DevTokenError('not_found', `no device ${device}; pass create to make one`);
-    await insertDevice(db, { id: device, userId: user, name: `dev device ${device.slice(0, 8)}` });
-  } else if (existingDevice.revokedAt !== null) {
+    existingDevice = await insertDeviceIfMissing(db, {
+      id: device,
+      userId: user,
+      name: `dev device ${device.slice(0, 8)}`,
+    });
+  }
+  if (existingDevice.userId !== user) {
+    throw new DevTokenError('conflict', `device ${device} belongs to another user`);
+  }
+  if (existingDevice.revokedAt !== null) {
     throw new DevTokenError('conflict', `device ${device} is revoked`);
   }
   const token = await signDeviceToken(

@@ -21,6 +21,30 @@ export async function insertUser(db: Database, values: typeof users.$inferInsert
   return row!;
 }
 
+/** Inserts a user unless one with its id exists (concurrent callers all succeed). */
+export async function insertUserIfMissing(
+  db: Database,
+  values: typeof users.$inferInsert,
+): Promise<void> {
+  await db.insert(users).values(values).onConflictDoNothing({ target: users.id });
+}
+
+/**
+ * Inserts a device unless one with its id exists, and answers the device with that id: this one,
+ * or the one a concurrent caller (or an earlier one) made, which may belong to another user.
+ */
+export async function insertDeviceIfMissing(
+  db: Database,
+  values: typeof devices.$inferInsert & { readonly id: string },
+): Promise<Device> {
+  const [inserted] = await db
+    .insert(devices)
+    .values(values)
+    .onConflictDoNothing({ target: devices.id })
+    .returning();
+  return inserted ?? (await findDevice(db, values.id))!;
+}
+
 /** Inserts a device of a user. */
 export async function insertDevice(
   db: Database,
