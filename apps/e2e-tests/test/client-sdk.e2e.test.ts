@@ -12,7 +12,7 @@ import {
   type MessageSendResult,
   type WorkspaceSnapshot,
 } from '@ccs/protocol';
-import { TestClient } from '@ccs/test-clients';
+import { restCall, TestClient } from '@ccs/test-clients';
 import type { ServerProcess, TestDatabase } from '@ccs/test-env';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mintDevToken, startOwnServer, type OwnServer } from './own-server.js';
@@ -827,5 +827,33 @@ describe('@ccs/client against real server processes', () => {
     await expect(bob.downloadContent(files.id, uploaded.hash)).rejects.toMatchObject({
       code: 'forbidden',
     });
+  });
+  it('tells the server the last seq it holds, at most every receivedReportMs', async () => {
+    const scenario = await seed();
+    const { aliceLaptop, bobPhone } = devices(scenario);
+    const acks = async (): Promise<number> => {
+      const scrape = await restCall(server.url, 'GET', '/metrics');
+      const line = String(scrape.body)
+        .split('\n')
+        .find((candidate) => candidate.startsWith('ccs_commit_to_device_ack_seconds_count '));
+      return Number(line?.split(' ')[1] ?? Number.NaN);
+    };
+    const before = await acks();
+    const laptop = sdkClient({ url: server.url, token: aliceLaptop.token, receivedReportMs: 200 });
+    const chat = recordSubscription(laptop.subscribe(scenario.stream));
+    await chat.subscription.ready;
+    const bob = await testClient(bobPhone.token, 'bob');
+    const started = Date.now();
+    const sent: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      sent.push((await send(bob, scenario.conversation.id, `report-${i}`, `m${i}`)).seq);
+    }
+    await chat.sees(sent.at(-1)!);
+    const elapsed = Date.now() - started;
+    // The last report names the last seq; there were no more reports than the interval allows.
+    await expect.poll(acks, { timeout: 5000, interval: 50 }).toBeGreaterThan(before);
+    await expect
+      .poll(async () => (await acks()) - before, { timeout: 5000, interval: 50 })
+      .toBeLessThanOrEqual(2 + Math.ceil(elapsed / 200));
   });
 });

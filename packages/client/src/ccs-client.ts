@@ -46,6 +46,12 @@ export interface ClientOptions {
   readonly ackTimeoutMs?: number;
   /** @default ['websocket'] (long-polling first when `['polling', 'websocket']`) */
   readonly transports?: readonly ('websocket' | 'polling')[];
+  /**
+   * At most how often the client tells the server the last seq it holds of its streams
+   * (`changes:received`: the operators' view of each device's lag, and the commit-to-device
+   * latency metric); 0 never tells. @default 250
+   */
+  readonly receivedReportMs?: number;
 }
 
 /** Where the connection stands. */
@@ -108,6 +114,10 @@ export class CcsClient extends Emitter<ClientEvents, ClientEvents> {
   private attempts = 0;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly link: StreamLink;
+  /** Streams that received changes since the last `changes:received`. */
+  private readonly unreported = new Set<StreamName>();
+  private reportTimer: ReturnType<typeof setTimeout> | undefined;
+  private lastReportAt = 0;
 
   constructor(private readonly options: ClientOptions) {
     super();
@@ -293,7 +303,10 @@ export class CcsClient extends Emitter<ClientEvents, ClientEvents> {
     });
     socket.on(EVENTS.changes, (frame: ChangesFrame) => {
       const first = frame[0];
-      if (first) this.streams.get(first.stream)?.receive(frame);
+      const subscription = first && this.streams.get(first.stream);
+      if (!subscription) return;
+      subscription.receive(frame);
+      this.reportReceived(first.stream);
     });
     socket.on(EVENTS.resyncRequired, (event) =>
       this.streams.get(event.stream)?.resyncRequired(event),
@@ -312,6 +325,33 @@ export class CcsClient extends Emitter<ClientEvents, ClientEvents> {
       this.endReason = reason;
       this.setState('disconnected', reason);
     });
+  }
+
+  /**
+   * Tells the server the last seq held of `stream`, with the other streams that received since:
+   * at once when the last report is `receivedReportMs` old, else when it will be. Never waits for
+   * the answer; a report lost to a disconnect is made again by the next change.
+   */
+  private reportReceived(stream: StreamName): void {
+    const interval = this.options.receivedReportMs ?? 250;
+    if (interval <= 0) return;
+    this.unreported.add(stream);
+    if (this.reportTimer) return;
+    const wait = Math.max(0, this.lastReportAt + interval - Date.now());
+    this.reportTimer = setTimeout(() => this.sendReceived(), wait);
+  }
+
+  private sendReceived(): void {
+    this.reportTimer = undefined;
+    this.lastReportAt = Date.now();
+    const streams: Record<StreamName, number> = {};
+    for (const stream of this.unreported) {
+      const seq = this.streams.get(stream)?.lastSeq;
+      if (seq !== undefined) streams[stream] = seq;
+    }
+    this.unreported.clear();
+    if (!this.socket.connected || Object.keys(streams).length === 0) return;
+    this.socket.emit(EVENTS.changesReceived, { streams }, () => undefined);
   }
 
   /**
@@ -339,6 +379,7 @@ export class CcsClient extends Emitter<ClientEvents, ClientEvents> {
   private closeWith(reason: ConnectionReason): void {
     if (this.connectionState === 'closed') return;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.reportTimer);
     this.setState('closed', reason);
     for (const subscription of [...this.streams.values()]) void subscription.close();
     this.outbox.close();

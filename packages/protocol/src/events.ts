@@ -16,6 +16,7 @@ import type {
 } from './conversation-payloads.js';
 import type { FilePushPayload } from './file-sync-payloads.js';
 import type { PresenceListPayload, TypingUpdatePayload } from './presence-payloads.js';
+import type { ChangesReceivedPayload } from './received-payloads.js';
 import type { ChangeDataByEntity, SyncFileData } from './change-data.js';
 import type { StreamName } from './streams.js';
 
@@ -37,6 +38,7 @@ export const EVENTS = {
   filePush: 'file:push',
   presenceList: 'presence:list',
   typingUpdate: 'typing:update',
+  changesReceived: 'changes:received',
   changes: 'changes',
   resyncRequired: 'resync_required',
   unsubscribed: 'unsubscribed',
@@ -71,6 +73,7 @@ export const CLIENT_EVENTS = [
   EVENTS.unsubscribe,
   EVENTS.presenceList,
   EVENTS.typingUpdate,
+  EVENTS.changesReceived,
   ...WRITE_EVENTS,
 ] as const;
 export type ClientEventName = (typeof CLIENT_EVENTS)[number];
@@ -198,8 +201,12 @@ export function isChangeOf<E extends ChangeEntity>(
   return change.kind.startsWith(`${entity}.`);
 }
 
-/** Why a stream must be refetched instead of resumed. */
-export type ResyncReason = 'since_ahead_of_head' | 'since_before_retention' | 'slow_consumer';
+/**
+ * Why a stream must be refetched instead of resumed. `operator_request`: an operator asked for it
+ * (`ccs-inspect resync`), e.g. after repairing data by hand.
+ */
+export type ResyncReason =
+  'since_ahead_of_head' | 'since_before_retention' | 'slow_consumer' | 'operator_request';
 
 export interface ResyncRequiredEvent {
   readonly stream: StreamName;
@@ -278,6 +285,7 @@ export type ClientToServerEvents = {
   unsubscribe: (payload: UnsubscribePayload, ack: AckCallback) => void;
   'presence:list': (payload: PresenceListPayload, ack: AckCallback<PresenceListResult>) => void;
   'typing:update': (payload: TypingUpdatePayload, ack: AckCallback<TypingUpdateResult>) => void;
+  'changes:received': (payload: ChangesReceivedPayload, ack: AckCallback) => void;
 } & {
   [E in WriteEventName]: (
     payload: WritePayloads[E][0],

@@ -129,3 +129,8 @@ export type {
   WorkspaceData,
   WorkspaceMemberData,
 } from './change-data.js';
+export {
+  changesReceivedPayloadSchema,
+  MAX_RECEIVED_STREAMS,
+  type ChangesReceivedPayload,
+} from './received-payloads.js';

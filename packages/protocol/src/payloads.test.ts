@@ -6,6 +6,7 @@ import {
   subscribePayloadSchema,
 } from './payloads.js';
 import { parseStreamName, streamName } from './streams.js';
+import { changesReceivedPayloadSchema, MAX_RECEIVED_STREAMS } from './received-payloads.js';
 
 const id = '0b6d4c1e-8a43-4d4e-9a3b-2f1d8c7e6a5b';
 
@@ -75,5 +76,35 @@ describe('messageSendPayloadSchema', () => {
 describe('streamName', () => {
   it('round-trips through parseStreamName', () => {
     expect(parseStreamName(streamName('user', id))).toEqual({ kind: 'user', id });
+  });
+});
+
+describe('changesReceivedPayloadSchema', () => {
+  it('takes the last seq per stream, up to MAX_RECEIVED_STREAMS streams', () => {
+    const stream = streamName('conversation', id);
+    expect(changesReceivedPayloadSchema.parse({ streams: { [stream]: 7 } })).toEqual({
+      streams: { [stream]: 7 },
+    });
+    const many = Object.fromEntries(
+      Array.from({ length: MAX_RECEIVED_STREAMS + 1 }, (_, i) => [
+        `user:${id.slice(0, -4)}${String(i).padStart(4, '0')}`,
+        1,
+      ]),
+    );
+    expect(changesReceivedPayloadSchema.safeParse({ streams: many }).success).toBe(false);
+  });
+
+  it('refuses a negative or fractional seq, a bad stream name and extra fields', () => {
+    const stream = streamName('user', id);
+    for (const payload of [
+      { streams: { [stream]: -1 } },
+      { streams: { [stream]: 1.5 } },
+      { streams: { 'chat:1': 1 } },
+      { streams: {}, extra: true },
+    ]) {
+      expect(changesReceivedPayloadSchema.safeParse(payload).success, JSON.stringify(payload)).toBe(
+        false,
+      );
+    }
   });
 });

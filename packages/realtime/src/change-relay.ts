@@ -47,8 +47,18 @@ export interface ChangeRelayOptions {
   readonly batchSize?: number;
   /** @default a silent logger */
   readonly logger?: Logger;
-  /** Called after every read of the tail: how many changes it returned and how long it took. */
-  readonly onRead?: (read: { readonly changes: number; readonly seconds: number }) => void;
+  /**
+   * Called after every read of the tail: how many changes it returned, how long it took, and how
+   * long the oldest of them had been committed when the read began (0 when none).
+   */
+  readonly onRead?: (read: TailRead) => void;
+}
+
+/** One read of the change log's tail, as {@link ChangeRelayOptions.onRead} is told of it. */
+export interface TailRead {
+  readonly changes: number;
+  readonly seconds: number;
+  readonly lagSeconds: number;
 }
 
 /** A subscriber between its attach and its join: it collects what the room is sent meanwhile. */
@@ -281,12 +291,18 @@ export class ChangeRelay implements StreamRelay {
 
   /** One read of the tail: hands each tracked stream's new changes to the room. */
   private async readTail(): Promise<{ changes: number; more: boolean }> {
+    const startedAt = Date.now();
     const started = performance.now();
     const { changes, more } = await this.tail.read();
-    this.options.onRead?.({
-      changes: changes.length,
-      seconds: (performance.now() - started) / 1000,
-    });
+    if (this.options.onRead) {
+      let oldest = startedAt;
+      for (const change of changes) oldest = Math.min(oldest, Date.parse(change.committedAt));
+      this.options.onRead({
+        changes: changes.length,
+        seconds: (performance.now() - started) / 1000,
+        lagSeconds: (startedAt - oldest) / 1000,
+      });
+    }
     if (changes.length > 0) this.options.observe?.(changes);
     const byStream = new Map<StreamName, ChangeEvent[]>();
     for (const change of changes) {

@@ -12,6 +12,8 @@ import { Deadlines } from './at-time.js';
 import { ChangeRelay, type ChangeRelayOptions } from './change-relay.js';
 import { DEFAULT_GATEWAY_LIMITS, type GatewayLimits } from './gateway-limits.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
+import { changesReceivedHandler } from './changes-received.js';
+import { RecentCommits } from './recent-commits.js';
 import type { GatewayServer, GatewaySocket } from './gateway-socket.js';
 import { useHandshakeAuth } from './handshake-auth.js';
 import {
@@ -167,11 +169,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
   const typing = new TypingThrottle();
   const readAccess = batchedAccessReads(authDb);
+  const recentCommits = new RecentCommits();
 
   const deps: RelayDeps = {
     db,
     logger,
-    broadcast: createRoomBroadcast(io, { coalesce, maxFrameBytes, metrics }),
+    broadcast: createRoomBroadcast(io, { coalesce, maxFrameBytes, metrics, recentCommits }),
     resync: (stream, reason, head) =>
       io.local.to(stream).emit(EVENTS.resyncRequired, { stream, reason, head }),
     // Devices revoked and users deleted lose their sockets on every node, whoever wrote it.
@@ -197,9 +200,23 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     new ChangeRelay({
       ...deps,
       ...tuning,
-      onRead: (read) => metrics?.relayReadSeconds.observe(read.seconds),
+      onRead: (read) => {
+        if (!metrics) return;
+        metrics.relayReadSeconds.observe(read.seconds);
+        metrics.relayTailLagChanges.set(read.changes);
+        metrics.relayTailLagSeconds.set(read.lagSeconds);
+      },
     });
   relay.start();
+  metrics?.watch({
+    subscriptions: () => {
+      let count = 0;
+      for (const socket of io.sockets.sockets.values())
+        count += socket.data.subscriptions?.size ?? 0;
+      return count;
+    },
+    trackedStreams: () => relay.trackedStreams.length,
+  });
   const stopWaking = options.wakeSignal?.subscribe(() => relay.wake());
   const writes = new WriteGate({
     db,
@@ -248,7 +265,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const handlers: EventHandlers = {
     [EVENTS.subscribe]: eventHandler(subscribePayloadSchema, (payload, socket) => {
       const local = localOf(socket);
-      const deps = { relay, authDb, readAccess, outbound: local.outbound, maxFrameBytes };
+      const deps = {
+        relay,
+        authDb,
+        readAccess,
+        outbound: local.outbound,
+        maxFrameBytes,
+        onResume: metrics?.countResume,
+      };
       return local.membership().run(() => subscribeSocket(socket, payload, deps));
     }),
     [EVENTS.unsubscribe]: eventHandler(unsubscribePayloadSchema, (payload, socket) =>
@@ -267,7 +291,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       },
     }),
     [EVENTS.presenceList]: presenceListHandler(presence, ephemeral),
-    [EVENTS.typingUpdate]: typingUpdateHandler(typing, ephemeral),
+    [EVENTS.typingUpdate]: typingUpdateHandler(typing, ephemeral, metrics),
+    [EVENTS.changesReceived]: changesReceivedHandler(recentCommits, metrics),
   };
   const inbound: InboundOptions<GatewaySocket> = {
     eventsPerBatch: limits.eventsPerBatch,

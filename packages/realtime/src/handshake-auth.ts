@@ -63,7 +63,7 @@ export function useHandshakeAuth(io: GatewayServer, deps: HandshakeAuthDeps): vo
       })
       .then(
         (token) => {
-          socket.data = { ...token, subscriptions: new Map() };
+          socket.data = { ...token, subscriptions: new Map(), received: {} };
           next();
         },
         (error: unknown) => {

@@ -7,7 +7,7 @@ export {
 } from './gateway.js';
 export { DEFAULT_GATEWAY_LIMITS, type GatewayLimits } from './gateway-limits.js';
 export type { GatewayServer, GatewaySocket, GatewaySocketData } from './gateway-socket.js';
-export { ChangeRelay, type ChangeRelayOptions } from './change-relay.js';
+export { ChangeRelay, type ChangeRelayOptions, type TailRead } from './change-relay.js';
 export type { WakeSignal } from './wake-signal.js';
 export type {
   AttachResult,
@@ -19,7 +19,12 @@ export type {
   RequestResync,
   StreamRelay,
 } from './stream-relay.js';
-export { createGatewayMetrics, type GatewayMetrics } from './gateway-metrics.js';
+export {
+  createGatewayMetrics,
+  type GatewayGaugeSources,
+  type GatewayMetrics,
+  type ResumeOutcome,
+} from './gateway-metrics.js';
 export { RealtimeError } from './realtime-error.js';
 export { toWireError } from './wire-errors.js';
 export { requireActiveDevice, verifyToken } from './handshake-auth.js';

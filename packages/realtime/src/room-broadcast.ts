@@ -2,7 +2,8 @@ import { EVENTS, type ChangeEvent, type StreamName } from '@ccs/protocol';
 import { accessLostBy } from './access-changes.js';
 import { changeFrames } from './change-frames.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
-import type { GatewayServer } from './gateway-socket.js';
+import { forgetReceived, type GatewayServer } from './gateway-socket.js';
+import type { RecentCommits } from './recent-commits.js';
 import type { BroadcastChanges } from './stream-relay.js';
 
 /** Options of {@link createRoomBroadcast}. */
@@ -12,6 +13,8 @@ export interface RoomBroadcastOptions {
   /** Frames are cut at about this size. */
   readonly maxFrameBytes: number;
   readonly metrics: GatewayMetrics | undefined;
+  /** Where the commit times of delivered changes are kept, for `changes:received`. */
+  readonly recentCommits: RecentCommits;
 }
 
 /**
@@ -33,6 +36,7 @@ export function createRoomBroadcast(
         room.emit(EVENTS.changes, frame);
       }
     }
+    options.recentCommits.record(stream, changes);
     if (metrics) recordDelivery(io, stream, changes, metrics);
   };
 
@@ -44,6 +48,7 @@ export function createRoomBroadcast(
       if (!socket || (userId !== undefined && socket.data.userId !== userId)) continue;
       socket.data.subscriptions.get(stream)?.release();
       socket.data.subscriptions.delete(stream);
+      forgetReceived(socket.data, stream);
       void socket.leave(stream);
       socket.emit(EVENTS.unsubscribed, { stream, reason: 'access_revoked' });
       metrics?.subscriptionsRevoked.inc();

@@ -15,6 +15,8 @@ export interface StreamRelay {
   stop(): Promise<void>;
   /** A write just committed: look for changes soon. A hint only; delivery never depends on it. */
   wake(): void;
+  /** Streams with at least one local subscriber. */
+  readonly trackedStreams: readonly StreamName[];
   /**
    * Replays what the subscriber missed after `since` through `replay` (awaiting each call, so
    * the subscriber sets the pace), then calls `join` before any later change of the stream is

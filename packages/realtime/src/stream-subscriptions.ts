@@ -9,7 +9,8 @@ import {
 import { endsStreamAccess } from './access-changes.js';
 import type { ReadAccess } from './access-reads.js';
 import { changeFrames } from './change-frames.js';
-import type { GatewaySocket } from './gateway-socket.js';
+import type { ResumeOutcome } from './gateway-metrics.js';
+import { forgetReceived, type GatewaySocket } from './gateway-socket.js';
 import type { OutboundBuffer } from './outbound-buffer.js';
 import { RealtimeError } from './realtime-error.js';
 import type { StreamRelay } from './stream-relay.js';
@@ -25,6 +26,8 @@ export interface SubscribeDeps {
   readonly outbound: OutboundBuffer<GatewaySocket>;
   /** Replay frames are cut at about this size. */
   readonly maxFrameBytes: number;
+  /** Told how each subscribe with `since` resumed, and of every resync a subscribe answers. */
+  readonly onResume?: (outcome: ResumeOutcome) => void;
 }
 
 /**
@@ -48,7 +51,10 @@ export async function subscribeSocket(
     throw new RealtimeError('forbidden', `not allowed to subscribe to ${stream}`);
   if (since !== undefined && since > access.head) {
     const committed = (await readStreamPosition(deps.authDb, stream)).head;
-    if (since > committed) throw resync(socket, stream, since, 'since_ahead_of_head', committed);
+    if (since > committed) {
+      deps.onResume?.({ outcome: 'resync', reason: 'since_ahead_of_head' });
+      throw resync(socket, stream, since, 'since_ahead_of_head', committed);
+    }
   }
   // The socket may have gone, or subscribed again, while authorisation was read.
   if (socket.disconnected) throw new RealtimeError('conflict', 'socket disconnected');
@@ -80,7 +86,10 @@ export async function subscribeSocket(
   );
   subscriptions.set(stream, subscription);
   function drop(): void {
-    if (subscriptions.get(stream) === subscription) subscriptions.delete(stream);
+    if (subscriptions.get(stream) === subscription) {
+      subscriptions.delete(stream);
+      forgetReceived(socket.data, stream);
+    }
     subscription.release();
   }
   const outcome = await result.catch((error: unknown) => {
@@ -89,12 +98,14 @@ export async function subscribeSocket(
   });
   if (!outcome.ok) {
     drop();
+    deps.onResume?.({ outcome: 'resync', reason: outcome.reason });
     throw resync(socket, stream, since, outcome.reason, outcome.head);
   }
   // Taken away during the replay, or by a live change between the join and this ack.
   if (revoked || subscriptions.get(stream) !== subscription) {
     throw new RealtimeError('forbidden', `access to ${stream} was taken away while subscribing`);
   }
+  if (since !== undefined) deps.onResume?.({ outcome: 'replayed' });
   return { head: outcome.head };
 }
 
@@ -103,6 +114,7 @@ export async function unsubscribeSocket(socket: GatewaySocket, stream: StreamNam
   const subscription = socket.data.subscriptions.get(stream);
   if (!subscription) return;
   socket.data.subscriptions.delete(stream);
+  forgetReceived(socket.data, stream);
   subscription.release();
   await socket.leave(stream);
 }

@@ -1,3 +1,4 @@
+import type { GatewayMetrics } from './gateway-metrics.js';
 import { EVENTS, streamName, typingUpdatePayloadSchema, type StreamName } from '@ccs/protocol';
 import type { GatewaySocket } from './gateway-socket.js';
 import { eventHandler, type EventHandler } from './inbound-events.js';
@@ -59,7 +60,11 @@ export class TypingThrottle {
  * to the conversation's other sockets on every node (the sender's other devices included),
  * unless the throttle holds it back (`forwarded: false`). Never stored, never numbered.
  */
-export function typingUpdateHandler(throttle: TypingThrottle, rates: EphemeralRates): EventHandler {
+export function typingUpdateHandler(
+  throttle: TypingThrottle,
+  rates: EphemeralRates,
+  metrics?: GatewayMetrics,
+): EventHandler {
   return eventHandler(
     typingUpdatePayloadSchema,
     async ({ conversationId, typing }, socket: GatewaySocket) => {
@@ -71,7 +76,10 @@ export function typingUpdateHandler(throttle: TypingThrottle, rates: EphemeralRa
         );
       }
       const { userId, deviceId } = socket.data;
-      if (!throttle.pass(deviceId, stream, typing)) return { forwarded: false };
+      if (!throttle.pass(deviceId, stream, typing)) {
+        metrics?.eventsDropped.inc({ reason: 'typing_throttled' });
+        return { forwarded: false };
+      }
       socket.to(stream).emit(EVENTS.typing, {
         stream,
         userId,

@@ -49,6 +49,10 @@ export class NaiveGlobalCursorRelay implements StreamRelay {
     this.schedule();
   }
 
+  get trackedStreams(): StreamName[] {
+    return [...this.subscribers].filter(([, count]) => count > 0).map(([stream]) => stream);
+  }
+
   /** Serialised with the tailing reads, so only the tailing itself is naive. */
   attach(
     stream: StreamName,

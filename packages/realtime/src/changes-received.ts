@@ -1,0 +1,33 @@
+import { changesReceivedPayloadSchema, type StreamName } from '@ccs/protocol';
+import type { GatewayMetrics } from './gateway-metrics.js';
+import type { GatewaySocket } from './gateway-socket.js';
+import { eventHandler, type EventHandler } from './inbound-events.js';
+import type { RecentCommits } from './recent-commits.js';
+
+/**
+ * `changes:received`: a device says the highest seq it holds of streams it subscribes to. The
+ * gateway keeps it in `socket.data.received` (what operators see as the subscriber's lag) and
+ * times it from the change's commit. Streams the socket does not subscribe to (it may have just
+ * left one) and seqs not above the last one told are ignored; nothing about delivery changes.
+ */
+export function changesReceivedHandler(
+  recent: RecentCommits,
+  metrics: GatewayMetrics | undefined,
+): EventHandler {
+  return eventHandler(changesReceivedPayloadSchema, async ({ streams }, socket: GatewaySocket) => {
+    const now = Date.now();
+    const received = socket.data.received;
+    for (const [name, seq] of Object.entries(streams)) {
+      const stream = name as StreamName;
+      if (!socket.data.subscriptions.has(stream)) continue;
+      const before = received[stream];
+      if (before !== undefined && seq <= before) continue;
+      received[stream] = seq;
+      const committedAt = recent.committedAt(stream, seq);
+      if (committedAt !== undefined) {
+        metrics?.commitToDeviceAckSeconds.observe(Math.max(0, now - committedAt) / 1000);
+      }
+    }
+    return {};
+  });
+}

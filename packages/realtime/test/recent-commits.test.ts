@@ -1,0 +1,34 @@
+import type { ChangeEvent, StreamName } from '@ccs/protocol';
+import { describe, expect, it } from 'vitest';
+import { RecentCommits } from '../src/recent-commits.js';
+
+const change = (stream: StreamName, seq: number): ChangeEvent =>
+  ({ stream, seq, committedAt: new Date(1_000_000 + seq).toISOString() }) as ChangeEvent;
+
+describe('RecentCommits', () => {
+  it('keeps the commit times of the latest 64 changes of a stream', () => {
+    const recent = new RecentCommits();
+    const stream = 'conversation:a' as StreamName;
+    recent.record(stream, [change(stream, 1), change(stream, 2)]);
+    recent.record(
+      stream,
+      Array.from({ length: 70 }, (_, i) => change(stream, i + 3)),
+    );
+    expect(recent.committedAt(stream, 72)).toBe(1_000_072);
+    expect(recent.committedAt(stream, 9)).toBe(1_000_009);
+    expect(recent.committedAt(stream, 8)).toBeUndefined();
+    expect(recent.committedAt(stream, 73)).toBeUndefined();
+  });
+
+  it('forgets the stream delivered to least recently past its bound', () => {
+    const recent = new RecentCommits(2);
+    const [a, b, c] = ['user:a', 'user:b', 'user:c'] as StreamName[];
+    recent.record(a!, [change(a!, 1)]);
+    recent.record(b!, [change(b!, 1)]);
+    recent.record(a!, [change(a!, 2)]);
+    recent.record(c!, [change(c!, 1)]);
+    expect(recent.committedAt(b!, 1)).toBeUndefined();
+    expect(recent.committedAt(a!, 2)).toBe(1_000_002);
+    expect(recent.committedAt(c!, 1)).toBe(1_000_001);
+  });
+});
