@@ -9,7 +9,7 @@ const PER_STREAM = 64;
  * the streams delivered to most recently, at most `maxStreams` of them.
  */
 export class RecentCommits {
-  private readonly streams = new Map<StreamName, { seqs: number[]; times: number[] }>();
+  private readonly streams = new Map<StreamName, { seqs: number[]; times: string[] }>();
 
   constructor(private readonly maxStreams = 4096) {}
 
@@ -25,9 +25,10 @@ export class RecentCommits {
     }
     // Most recently delivered last: the first key is the stream to forget.
     this.streams.set(stream, ring);
-    for (const change of changes.slice(-PER_STREAM)) {
-      ring.seqs.push(change.seq);
-      ring.times.push(Date.parse(change.committedAt));
+    // Times are kept as sent and parsed only when a device acknowledges one.
+    for (let i = Math.max(0, changes.length - PER_STREAM); i < changes.length; i++) {
+      ring.seqs.push(changes[i]!.seq);
+      ring.times.push(changes[i]!.committedAt);
     }
     if (ring.seqs.length > PER_STREAM) {
       ring.seqs.splice(0, ring.seqs.length - PER_STREAM);
@@ -40,6 +41,6 @@ export class RecentCommits {
     const ring = this.streams.get(stream);
     if (!ring) return undefined;
     const index = ring.seqs.lastIndexOf(seq);
-    return index === -1 ? undefined : ring.times[index];
+    return index === -1 ? undefined : Date.parse(ring.times[index]!);
   }
 }
