@@ -1,9 +1,11 @@
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { createDatabase, type DatabaseHandle } from '@ccs/db';
 import { MAX_FRAME_BYTES } from '@ccs/protocol';
 import { openJobQueues, type JobWorkers } from '@ccs/jobs';
 import {
   createGatewayMetrics,
+  RedisPresenceStore,
   startGateway,
   TokenBuckets,
   type Gateway,
@@ -19,6 +21,7 @@ import { startBackgroundJobs } from './background-jobs.js';
 import type { ServerRole, SyncServerConfig } from './config.js';
 import { registerAdminRoutes } from './http/admin-routes.js';
 import { registerHealthRoutes } from './http/health-routes.js';
+import { trackInspectedSockets } from './http/inspector-routes.js';
 import { registerDevTokenRoute } from './http/dev-token-route.js';
 import { registerMetricsRoute } from './http/metrics-route.js';
 import { registerRestRoutes } from './http/rest-routes.js';
@@ -40,6 +43,11 @@ export interface SyncServer {
   readonly registry: Registry;
   /** Base URL once listening, e.g. `http://127.0.0.1:3000`. */
   readonly url: string;
+  /**
+   * Names this node in the admin inspector's answers (`<hostname>:<port>`): each of its sockets
+   * carries it as `socket.data.node`.
+   */
+  readonly nodeId: string;
   close(): Promise<void>;
 }
 
@@ -309,11 +317,24 @@ export async function startSyncServer(
           retention: config.retentionHours > 0,
         })
       : []);
+  // Known once listening (the port may be 0); sockets only connect after that.
+  let nodeId = `${hostname()}:${config.port}`;
   if (config.adminToken) {
+    trackInspectedSockets(io, () => nodeId);
     registerAdminRoutes(app, {
       adminToken: config.adminToken,
       db: database.db,
       queues: viewedQueues,
+      inspector: {
+        io,
+        db: authDatabase.db,
+        // Reads every node's entries (the gateway's own store writes this node's).
+        presence: new RedisPresenceStore({
+          redis: presenceRedis,
+          prefix: config.redisPrefix,
+          ...config.presence,
+        }),
+      },
     });
   }
   await options.registerRoutes?.(app);
@@ -322,6 +343,7 @@ export async function startSyncServer(
   });
 
   const url = await listen(app, config);
+  nodeId = `${hostname()}:${(app.server.address() as AddressInfo).port}`;
 
   let closing: Promise<void> | undefined;
   return {
@@ -335,6 +357,7 @@ export async function startSyncServer(
     redis,
     registry,
     url,
+    nodeId,
     close: () =>
       (closing ??= (async () => {
         await io.close();

@@ -5,6 +5,7 @@ import { parsePayload, RealtimeError } from '@ccs/realtime';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { registerInspectorRoutes, type InspectorDeps } from './inspector-routes.js';
 import { sendWireError } from './rest-errors.js';
 import {
   MAX_APP_WEBHOOK_ENDPOINTS,
@@ -19,6 +20,11 @@ export interface AdminDeps {
   readonly db: Database;
   /** The queues the failed-jobs view looks in (`JobWorkers.queues` or `openJobQueues`). */
   readonly queues: readonly Queue[];
+  /**
+   * The stream inspector's routes (subscribers, devices, resync), for a node that serves
+   * sockets; absent on a worker, whose `/v1/admin` has none.
+   */
+  readonly inspector?: InspectorDeps;
 }
 
 const failedQuerySchema = z.object({
@@ -41,7 +47,10 @@ const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8
  * - `GET /v1/admin/jobs/failed?queue=&limit=` → `{ jobs }`, newest first (`limit` 1–500,
  *   default 50; an unknown `queue` is `not_found`);
  * - `POST /v1/admin/jobs/:queue/:id/retry` → `{ ok: true }`: the failed job runs again with its
- *   attempts reset (`not_found`, or `conflict` when the job is not failed).
+ *   attempts reset (`not_found`, or `conflict` when the job is not failed);
+ * - with `deps.inspector` (gateways), the stream inspector: `GET /v1/admin/streams/:stream/
+ *   subscribers`, `GET /v1/admin/devices/:deviceId`, `POST /v1/admin/streams/:stream/resync`,
+ *   `POST /v1/admin/devices/:deviceId/resync` (see {@link registerInspectorRoutes}).
  * Register it only with a token: without one, `/v1/admin` does not exist.
  */
 export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void {
@@ -97,6 +106,8 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
         await retryFailedJob(deps.queues, job.queue, job.id);
         return { ok: true };
       });
+
+      if (deps.inspector) registerInspectorRoutes(admin, deps.inspector);
     },
     { prefix: '/v1/admin' },
   );
