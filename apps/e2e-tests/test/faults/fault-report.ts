@@ -4,6 +4,8 @@ import { resolve } from 'node:path';
 /** What one fault test measured, written to `reports/faults/<fault>.json`. */
 export interface FaultReport {
   readonly fault: string;
+  /** What it ran against: the suite's own stack, or an operator's (their file's path). */
+  readonly target: string;
   /** Messages sent (and acknowledged) in the test, and how many while the fault lasted. */
   readonly messages: number;
   readonly duringFault: number;
@@ -15,7 +17,10 @@ export interface FaultReport {
   readonly duplicated: 0;
 }
 
-const reportsDir = resolve(import.meta.dirname, '../../../../reports/faults');
+/** `reports/faults` of the workspace, or `CCS_FAULT_REPORTS_DIR`. */
+const reportsDir =
+  process.env['CCS_FAULT_REPORTS_DIR'] ??
+  resolve(import.meta.dirname, '../../../../reports/faults');
 
 /** Prints the report's line and writes its JSON, one file per fault (test files run in parallel). */
 export async function reportFault(report: FaultReport): Promise<void> {
@@ -23,7 +28,7 @@ export async function reportFault(report: FaultReport): Promise<void> {
     .map(([what, ms]) => `${what} ${ms} ms`)
     .join(', ');
   console.info(
-    `[fault ${report.fault}] ${report.messages} messages (${report.duringFault} during the fault) on ${report.devices} devices: 0 lost, 0 doubled; ${times}`,
+    `[fault ${report.fault}] on ${report.target}: ${report.messages} messages (${report.duringFault} during the fault) on ${report.devices} devices: 0 lost, 0 doubled; ${times}`,
   );
   await mkdir(reportsDir, { recursive: true });
   await writeFile(

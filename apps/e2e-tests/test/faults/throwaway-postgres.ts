@@ -19,6 +19,8 @@ export interface ThrowawayPostgres {
   start(): Promise<void>;
   /** Stops it and removes its directory. */
   close(): Promise<void>;
+  /** The command lines (program and arguments) `crash()` and `start()` run, for a shell. */
+  readonly argv: { readonly crash: readonly string[]; readonly start: readonly string[] };
 }
 
 /** Where the server binaries are: `CCS_PG_BIN`, else the newest `/usr/lib/postgresql/<v>/bin`. */
@@ -46,14 +48,17 @@ export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
     const { stdout: group } = await run('id', ['-g', 'postgres']);
     await chown(dir, Number(stdout.trim()), Number(group.trim()));
   }
-  const pgCommand = (tool: string, args: string[]) =>
+  const pgArgv = (tool: string, args: string[]): string[] =>
     asRoot
-      ? run('runuser', ['-u', 'postgres', '--', join(bin, tool), ...args])
-      : run(join(bin, tool), args);
+      ? ['runuser', '-u', 'postgres', '--', join(bin, tool), ...args]
+      : [join(bin, tool), ...args];
+  const pgCommand = async (argv: readonly string[]): Promise<void> => {
+    await run(argv[0]!, argv.slice(1));
+  };
   const port = await freePort();
-  await pgCommand('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
-  const start = async (): Promise<void> => {
-    await pgCommand('pg_ctl', [
+  await pgCommand(pgArgv('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']));
+  const argv = {
+    start: pgArgv('pg_ctl', [
       '-D',
       data,
       '-l',
@@ -62,29 +67,30 @@ export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
       '-o',
       `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c track_commit_timestamp=on -c fsync=off`,
       'start',
-    ]);
+    ]),
+    crash: pgArgv('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']),
   };
-  const crash = async (): Promise<void> => {
-    await pgCommand('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+  const start = (): Promise<void> => pgCommand(argv.start);
+  const crash = (): Promise<void> => pgCommand(argv.crash);
+  const close = async (): Promise<void> => {
+    await crash().catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
   };
-  await start();
-  const base = `postgres://postgres@127.0.0.1:${port}`;
-  const admin = new pg.Client({ connectionString: `${base}/postgres` });
-  await admin.connect();
   try {
-    await admin.query('CREATE DATABASE ccs');
-  } finally {
-    await admin.end();
+    await start();
+    const base = `postgres://postgres@127.0.0.1:${port}`;
+    const admin = new pg.Client({ connectionString: `${base}/postgres` });
+    await admin.connect();
+    try {
+      await admin.query('CREATE DATABASE ccs');
+    } finally {
+      await admin.end();
+    }
+    const url = `${base}/ccs`;
+    await migrateDatabase(url);
+    return { url, crash, start, argv, close };
+  } catch (error) {
+    await close();
+    throw error;
   }
-  const url = `${base}/ccs`;
-  await migrateDatabase(url);
-  return {
-    url,
-    crash,
-    start,
-    async close() {
-      await crash().catch(() => undefined);
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
 }

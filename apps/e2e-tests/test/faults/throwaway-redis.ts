@@ -28,22 +28,7 @@ export async function startThrowawayRedis(): Promise<ThrowawayRedis> {
   let server: ChildProcess | undefined;
 
   const start = async (): Promise<void> => {
-    server = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--dir',
-        dir,
-      ],
-      { stdio: 'ignore' },
-    );
+    server = spawn('redis-server', redisServerArgs(port, dir), { stdio: 'ignore' });
     const deadline = Date.now() + 10_000;
     while (!(await answersPing(port))) {
       if (Date.now() > deadline) throw new Error(`redis-server on ${port} did not answer PING`);
@@ -68,6 +53,22 @@ export async function startThrowawayRedis(): Promise<ThrowawayRedis> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** `redis-server`'s arguments: loopback only, nothing saved, files in `dir`. */
+export function redisServerArgs(port: number, dir: string): string[] {
+  return [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+  ];
 }
 
 /** Whether a Redis server on the port answers `PING` (a raw socket: nothing is left behind). */
