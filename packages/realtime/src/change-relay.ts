@@ -8,6 +8,7 @@ import {
 } from '@ccs/db';
 import type { ChangeEvent, StreamName } from '@ccs/protocol';
 import { pino, type Logger } from 'pino';
+import type { ChangeTracing } from './change-tracing.js';
 import { SerialQueue } from './serial-queue.js';
 import type {
   AttachResult,
@@ -47,6 +48,8 @@ export interface ChangeRelayOptions {
   readonly batchSize?: number;
   /** @default a silent logger */
   readonly logger?: Logger;
+  /** Spans of the reads that find changes (the parents of their emits). */
+  readonly tracing?: ChangeTracing;
   /**
    * Called after every read of the tail: how many changes it returned, how long it took, and how
    * long the oldest of them had been committed when the read began (0 when none).
@@ -311,7 +314,13 @@ export class ChangeRelay implements StreamRelay {
       if (list) list.push(change);
       else byStream.set(change.stream, [change]);
     }
-    for (const [stream, list] of byStream) await this.deliver(stream, list);
+    const tracing = changes.length > 0 ? this.options.tracing : undefined;
+    tracing?.startRead(changes.length);
+    try {
+      for (const [stream, list] of byStream) await this.deliver(stream, list);
+    } finally {
+      tracing?.endRead();
+    }
     return { changes: changes.length, more };
   }
 

@@ -1,4 +1,5 @@
 import { changesReceivedPayloadSchema, type StreamName } from '@ccs/protocol';
+import type { ChangeTracing } from './change-tracing.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import type { GatewaySocket } from './gateway-socket.js';
 import { eventHandler, type EventHandler } from './inbound-events.js';
@@ -13,6 +14,7 @@ import type { RecentCommits } from './recent-commits.js';
 export function changesReceivedHandler(
   recent: RecentCommits,
   metrics: GatewayMetrics | undefined,
+  tracing: ChangeTracing | undefined,
 ): EventHandler {
   return eventHandler(changesReceivedPayloadSchema, async ({ streams }, socket: GatewaySocket) => {
     const now = Date.now();
@@ -23,10 +25,12 @@ export function changesReceivedHandler(
       const before = received[stream];
       if (before !== undefined && seq <= before) continue;
       received[stream] = seq;
-      const committedAt = recent.committedAt(stream, seq);
-      if (committedAt !== undefined) {
-        metrics?.commitToDeviceAckSeconds.observe(Math.max(0, now - committedAt) / 1000);
+      const commit = recent.find(stream, seq);
+      const commitToAckMs = commit && Math.max(0, now - commit.committedAt);
+      if (commitToAckMs !== undefined) {
+        metrics?.commitToDeviceAckSeconds.observe(commitToAckMs / 1000);
       }
+      tracing?.deviceAck(stream, seq, socket.data.deviceId, commit?.emit, commitToAckMs);
     }
     return {};
   });

@@ -13,6 +13,8 @@ import { ChangeRelay, type ChangeRelayOptions } from './change-relay.js';
 import { DEFAULT_GATEWAY_LIMITS, type GatewayLimits } from './gateway-limits.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { changesReceivedHandler } from './changes-received.js';
+import type { Tracer } from '@opentelemetry/api';
+import { ChangeTracing } from './change-tracing.js';
 import { RecentCommits } from './recent-commits.js';
 import type { GatewayServer, GatewaySocket } from './gateway-socket.js';
 import { useHandshakeAuth } from './handshake-auth.js';
@@ -72,6 +74,11 @@ export interface GatewayOptions {
   readonly logger?: Logger;
   /** When given, the gateway records into these. */
   readonly metrics?: GatewayMetrics;
+  /**
+   * When given, each change's path is traced: `ccs.write`, `ccs.relay.read`, `ccs.emit`,
+   * `ccs.device_ack` (see {@link ChangeTracing}). Nothing is traced without one.
+   */
+  readonly tracer?: Tracer;
   /** Tuning of the default {@link ChangeRelay}, and how its changes are framed. */
   readonly relay?: GatewayRelayOptions;
   /**
@@ -170,11 +177,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const typing = new TypingThrottle();
   const readAccess = batchedAccessReads(authDb);
   const recentCommits = new RecentCommits();
+  const tracing = options.tracer ? new ChangeTracing(options.tracer) : undefined;
 
   const deps: RelayDeps = {
     db,
     logger,
-    broadcast: createRoomBroadcast(io, { coalesce, maxFrameBytes, metrics, recentCommits }),
+    broadcast: createRoomBroadcast(io, {
+      coalesce,
+      maxFrameBytes,
+      metrics,
+      recentCommits,
+      tracing,
+    }),
     resync: (stream, reason, head) =>
       io.local.to(stream).emit(EVENTS.resyncRequired, { stream, reason, head }),
     // Devices revoked and users deleted lose their sockets on every node, whoever wrote it.
@@ -200,6 +214,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     new ChangeRelay({
       ...deps,
       ...tuning,
+      ...(tracing && { tracing }),
       onRead: (read) => {
         if (!metrics) return;
         metrics.relayReadSeconds.observe(read.seconds);
@@ -224,6 +239,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     rates: sendRates,
     writesPerSecond: limits.sendsPerSecond,
     inFlightPerDevice: limits.sendsInFlightPerSocket,
+    ...(tracing && { tracing }),
     // A write committed through this gateway: look for it now, here and on the other nodes.
     committed: () => {
       relay.wake();
@@ -292,7 +308,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }),
     [EVENTS.presenceList]: presenceListHandler(presence, ephemeral),
     [EVENTS.typingUpdate]: typingUpdateHandler(typing, ephemeral, metrics),
-    [EVENTS.changesReceived]: changesReceivedHandler(recentCommits, metrics),
+    [EVENTS.changesReceived]: changesReceivedHandler(recentCommits, metrics, tracing),
   };
   const inbound: InboundOptions<GatewaySocket> = {
     eventsPerBatch: limits.eventsPerBatch,

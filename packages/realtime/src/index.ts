@@ -37,3 +37,4 @@ export {
   RedisPresenceStore,
   type RedisPresenceOptions,
 } from './presence-store.js';
+export { ChangeTracing, TRACE_ATTRIBUTES, type WriteTransport } from './change-tracing.js';

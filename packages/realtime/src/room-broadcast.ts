@@ -1,6 +1,7 @@
 import { EVENTS, type ChangeEvent, type StreamName } from '@ccs/protocol';
 import { accessLostBy } from './access-changes.js';
 import { changeFrames } from './change-frames.js';
+import type { ChangeTracing } from './change-tracing.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { forgetReceived, type GatewayServer } from './gateway-socket.js';
 import type { RecentCommits } from './recent-commits.js';
@@ -15,6 +16,7 @@ export interface RoomBroadcastOptions {
   readonly metrics: GatewayMetrics | undefined;
   /** Where the commit times of delivered changes are kept, for `changes:received`. */
   readonly recentCommits: RecentCommits;
+  readonly tracing: ChangeTracing | undefined;
 }
 
 /**
@@ -36,7 +38,12 @@ export function createRoomBroadcast(
         room.emit(EVENTS.changes, frame);
       }
     }
-    options.recentCommits.record(stream, changes);
+    const emit = options.tracing?.emit(
+      stream,
+      changes,
+      io.sockets.adapter.rooms.get(stream)?.size ?? 0,
+    );
+    options.recentCommits.record(stream, changes, emit);
     if (metrics) recordDelivery(io, stream, changes, metrics);
   };
 

@@ -1,5 +1,6 @@
 import type { Actor, Database } from '@ccs/db';
 import type { WriteEventName, WritePayloads } from '@ccs/protocol';
+import type { ChangeTracing, WriteTransport } from './change-tracing.js';
 import { parsePayload } from './payload-validation.js';
 import { rateLimited, type SendQueue, type TokenBuckets } from './send-limits.js';
 import { WRITE_OPERATIONS } from './write-operations.js';
@@ -19,6 +20,8 @@ export interface WriteGateDeps {
   readonly inFlightPerDevice: number;
   /** Called after every write that committed (wakes the relays, here and on other nodes). */
   readonly committed: () => void;
+  /** Each write in a `ccs.write` span, when tracing. */
+  readonly tracing?: ChangeTracing;
 }
 
 /**
@@ -48,11 +51,17 @@ export class WriteGate {
     event: E,
     actor: Actor,
     payload: WritePayloads[E][0],
+    transport: WriteTransport = 'socket',
   ): Promise<WritePayloads[E][1]> {
     const operation = WRITE_OPERATIONS[event];
-    const result = await this.deps.queue.run(() => operation.run(this.deps.db, actor, payload));
-    this.deps.committed();
-    return result;
+    const write = async (): Promise<WritePayloads[E][1]> => {
+      const result = await this.deps.queue.run(() => operation.run(this.deps.db, actor, payload));
+      this.deps.committed();
+      return result;
+    };
+    return this.deps.tracing
+      ? this.deps.tracing.write(event, transport, actor.deviceId, write)
+      : write();
   }
 
   /**
@@ -74,7 +83,12 @@ export class WriteGate {
   ): Promise<WritePayloads[E][1]> {
     return this.held(actor.deviceId, () => {
       this.admit(actor.deviceId);
-      return this.run(event, actor, parsePayload(event, WRITE_OPERATIONS[event].schema, payload));
+      return this.run(
+        event,
+        actor,
+        parsePayload(event, WRITE_OPERATIONS[event].schema, payload),
+        'rest',
+      );
     });
   }
 

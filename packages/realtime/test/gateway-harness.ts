@@ -28,12 +28,13 @@ export interface GatewayHarnessOptions {
   readonly createRelay?: GatewayOptions['createRelay'];
   readonly limits?: GatewayLimits;
   readonly metrics?: GatewayMetrics;
+  readonly tracer?: GatewayOptions['tracer'];
 }
 
 /** The gateway on a real socket.io server on an ephemeral loopback port. */
 export async function startGatewayHarness(
   database: TestDatabase,
-  { relay = {}, createRelay, limits, metrics }: GatewayHarnessOptions = {},
+  { relay = {}, createRelay, limits, metrics, tracer }: GatewayHarnessOptions = {},
 ): Promise<GatewayHarness> {
   const http = createServer();
   const io: GatewayServer = new Server(http, { maxHttpBufferSize: MAX_FRAME_BYTES });
@@ -45,6 +46,7 @@ export async function startGatewayHarness(
     ...(createRelay ? { createRelay } : {}),
     ...(limits ? { limits } : {}),
     ...(metrics ? { metrics } : {}),
+    ...(tracer ? { tracer } : {}),
   });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   return {

@@ -14,10 +14,10 @@ describe('RecentCommits', () => {
       stream,
       Array.from({ length: 70 }, (_, i) => change(stream, i + 3)),
     );
-    expect(recent.committedAt(stream, 72)).toBe(1_000_072);
-    expect(recent.committedAt(stream, 9)).toBe(1_000_009);
-    expect(recent.committedAt(stream, 8)).toBeUndefined();
-    expect(recent.committedAt(stream, 73)).toBeUndefined();
+    expect(recent.find(stream, 72)?.committedAt).toBe(1_000_072);
+    expect(recent.find(stream, 9)?.committedAt).toBe(1_000_009);
+    expect(recent.find(stream, 8)?.committedAt).toBeUndefined();
+    expect(recent.find(stream, 73)?.committedAt).toBeUndefined();
   });
 
   it('forgets the stream delivered to least recently past its bound', () => {
@@ -27,8 +27,8 @@ describe('RecentCommits', () => {
     recent.record(b!, [change(b!, 1)]);
     recent.record(a!, [change(a!, 2)]);
     recent.record(c!, [change(c!, 1)]);
-    expect(recent.committedAt(b!, 1)).toBeUndefined();
-    expect(recent.committedAt(a!, 2)).toBe(1_000_002);
-    expect(recent.committedAt(c!, 1)).toBe(1_000_001);
+    expect(recent.find(b!, 1)?.committedAt).toBeUndefined();
+    expect(recent.find(a!, 2)?.committedAt).toBe(1_000_002);
+    expect(recent.find(c!, 1)?.committedAt).toBe(1_000_001);
   });
 });

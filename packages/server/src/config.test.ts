@@ -55,6 +55,15 @@ describe('loadConfig', () => {
     );
   });
 
+  it('traces only to a valid OTLP endpoint', () => {
+    expect(loadConfig({}).otlpEndpoint).toBeUndefined();
+    expect(loadConfig({ CCS_OTLP_ENDPOINT: '' }).otlpEndpoint).toBeUndefined();
+    expect(loadConfig({ CCS_OTLP_ENDPOINT: 'http://collector:4318/v1/traces' }).otlpEndpoint).toBe(
+      'http://collector:4318/v1/traces',
+    );
+    expect(() => loadConfig({ CCS_OTLP_ENDPOINT: 'collector:4318' })).toThrow(/CCS_OTLP_ENDPOINT/);
+  });
+
   it('passes only the limits that are set, leaving the rest to the gateway', () => {
     expect(loadConfig({}).limits).toEqual({});
     expect(

@@ -49,6 +49,10 @@ const envSchema = z
     CCS_REST_REQUESTS_PER_SECOND: z.coerce.number().positive().default(20),
     CCS_REST_REQUEST_BURST: z.coerce.number().int().min(1).default(40),
     CCS_ROLE: z.enum(['gateway', 'worker', 'all']).default('all'),
+    CCS_OTLP_ENDPOINT: z.preprocess(
+      (value) => (value === '' ? undefined : value),
+      z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+    ),
     CCS_ADMIN_TOKEN: z.preprocess(
       (value) => (value === '' ? undefined : value),
       z.string().min(24, 'must be at least 24 characters').optional(),
@@ -98,6 +102,11 @@ export interface SyncServerConfig {
    * without one.
    */
   readonly adminToken: string | undefined;
+  /**
+   * Where spans go (OTLP over HTTP, e.g. `http://collector:4318/v1/traces`): each change's
+   * write, relay read, emit and device ack. Nothing is traced without one.
+   */
+  readonly otlpEndpoint: string | undefined;
   /** Change feeds for sibling apps (`CCS_CHANGE_FEEDS`, e.g. `moderation=conversation:*`). */
   readonly changeFeeds: readonly ChangeFeed[];
   /** Offline notifications: tries, first retry's wait (doubling), jitter, POST timeout, parallel POSTs. */
@@ -171,6 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SyncServerConf
   return {
     role: value.CCS_ROLE,
     adminToken: value.CCS_ADMIN_TOKEN,
+    otlpEndpoint: value.CCS_OTLP_ENDPOINT,
     changeFeeds: value.CCS_CHANGE_FEEDS,
     webhooks: {
       attempts: value.CCS_WEBHOOK_ATTEMPTS,

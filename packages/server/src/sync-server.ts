@@ -27,6 +27,7 @@ import { registerMetricsRoute } from './http/metrics-route.js';
 import { registerRestRoutes } from './http/rest-routes.js';
 import { registerWebhookRoutes } from './http/webhook-routes.js';
 import { RedisWakeSignal } from './redis-wake-signal.js';
+import { startServiceTracing } from './tracing.js';
 
 /** A running sync-server of role `gateway` or `all`. */
 export interface SyncServer {
@@ -271,8 +272,10 @@ export async function startSyncServer(
     serveClient: false,
     adapter: createAdapter(adapterPub, adapterSub, { key: `${config.redisPrefix}:socket.io` }),
   });
+  const tracing = config.otlpEndpoint ? startServiceTracing(config.otlpEndpoint) : undefined;
   const gateway = await startGateway({
     io,
+    ...(tracing && { tracer: tracing.tracer }),
     db: database.db,
     authDb: authDatabase.db,
     jwtSecret: config.jwtSecret,
@@ -362,6 +365,7 @@ export async function startSyncServer(
       (closing ??= (async () => {
         await io.close();
         await gateway.close();
+        await tracing?.close();
         restRequestRates.close();
         await background?.close();
         if (!background) await Promise.all(viewedQueues.map((queue) => queue.close()));

@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import type { ChangeEvent } from '@ccs/protocol';
+import { TestClient } from '@ccs/test-clients';
+import {
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
+import { describe, expect, onTestFinished } from 'vitest';
+import { TRACE_ATTRIBUTES as A } from '../src/change-tracing.js';
+import { devicesOf, test } from './gateway-fixtures.js';
+import { startGatewayHarness } from './gateway-harness.js';
+
+describe('tracing a change from its write to the device', () => {
+  test('write (socket and REST), relay read, emit and device ack are spans linked by stream and seq', async ({
+    database,
+    scenario,
+  }) => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new TracerProvider({
+      spanProcessors: [new SimpleSpanProcessor({ exporter })],
+    });
+    onTestFinished(() => provider.shutdown());
+    const harness = await startGatewayHarness(database, { tracer: provider.getTracer('test') });
+    onTestFinished(() => harness.close());
+    const { aliceLaptop, bobPhone } = devicesOf(scenario);
+    const { stream } = scenario;
+    const connect = async (token: string): Promise<TestClient> => {
+      const client = new TestClient({ url: harness.url, token });
+      onTestFinished(() => client.close());
+      await client.open();
+      return client;
+    };
+    const laptop = await connect(aliceLaptop.token);
+    const bob = await connect(bobPhone.token);
+    expect(await laptop.emitWithAck('subscribe', { stream })).toMatchObject({ ok: true });
+
+    const sent = await bob.emitWithAck('message:send', {
+      conversationId: scenario.conversation.id,
+      clientId: randomUUID(),
+      body: 'over the socket',
+    });
+    if (!sent.ok) throw new Error(sent.error.message);
+    // A REST write goes through the same gate (the REST routes call `writes.perform`).
+    const viaRest = await harness.gateway.writes.perform(
+      'message:send',
+      { userId: bobPhone.userId, deviceId: bobPhone.id },
+      { conversationId: scenario.conversation.id, clientId: randomUUID(), body: 'over REST' },
+    );
+    await laptop.waitFor('change', {
+      predicate: (change: ChangeEvent) => change.seq === viaRest.seq,
+    });
+    expect(
+      await laptop.emitWithAck('changes:received', { streams: { [stream]: sent.seq } }),
+    ).toEqual({ ok: true });
+
+    const spans = () => exporter.getFinishedSpans();
+    await expect
+      .poll(() => spans().some((span) => span.name === 'ccs.device_ack'), { timeout: 5000 })
+      .toBe(true);
+    const writes = spans().filter((span) => span.name === 'ccs.write');
+    const socketWrite = writes.find((span) => span.attributes[A.seq] === sent.seq)!;
+    const restWrite = writes.find((span) => span.attributes[A.seq] === viaRest.seq)!;
+    expect(socketWrite.attributes).toMatchObject({
+      [A.event]: 'message:send',
+      [A.transport]: 'socket',
+      [A.deviceId]: bobPhone.id,
+      [A.stream]: stream,
+    });
+    expect(restWrite.attributes).toMatchObject({ [A.transport]: 'rest', [A.stream]: stream });
+
+    // The emit that carried the socket write: a child of a relay read, linked to the write.
+    const emit = spans().find(
+      (span) =>
+        span.name === 'ccs.emit' &&
+        span.links.some((link) => link.context.spanId === socketWrite.spanContext().spanId),
+    );
+    expect(emit).toBeDefined();
+    expect(emit!.attributes[A.stream]).toBe(stream);
+    expect(emit!.attributes[A.firstSeq]).toBeLessThanOrEqual(sent.seq);
+    expect(emit!.attributes[A.lastSeq]).toBeGreaterThanOrEqual(sent.seq);
+    const read = spans().find(
+      (span) => span.spanContext().spanId === emit!.parentSpanContext?.spanId,
+    );
+    expect(read?.name).toBe('ccs.relay.read');
+    expect(read!.attributes[A.changes]).toBeGreaterThanOrEqual(1);
+    // Every write's change is linked from one emit.
+    const linked = spans()
+      .filter((span) => span.name === 'ccs.emit')
+      .flatMap((span) => span.links.map((link) => link.context.spanId));
+    expect(linked).toEqual(expect.arrayContaining(writes.map((span) => span.spanContext().spanId)));
+
+    // The device's ack of that seq, linked to that emit, with the time from the commit.
+    const ack = spans().find((span) => span.name === 'ccs.device_ack')!;
+    expect(ack.attributes).toMatchObject({
+      [A.stream]: stream,
+      [A.seq]: sent.seq,
+      [A.deviceId]: aliceLaptop.id,
+    });
+    expect(ack.attributes[A.commitToAckMs]).toBeGreaterThanOrEqual(0);
+    expect(ack.links.map((link) => link.context.spanId)).toEqual([emit!.spanContext().spanId]);
+  });
+});
