@@ -12,6 +12,12 @@ import {
 import type { FailedJob } from '@ccs/jobs';
 import { streamNameSchema, type ChangeEvent, type StreamName } from '@ccs/protocol';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import type {
+  DeviceResyncView,
+  DeviceView,
+  StreamResyncView,
+  StreamSubscribersView,
+} from '@ccs/server';
 
 /** Where the admin API is looked for without `--url` or `CCS_ADMIN_URL`. */
 export const DEFAULT_ADMIN_URL = 'http://127.0.0.1:3000';
@@ -42,59 +48,6 @@ export class InspectError extends Error {
 export interface InspectCliOptions {
   /** Stops `tail` (besides SIGINT and `--count`). */
   readonly signal?: AbortSignal;
-}
-
-// What the admin API answers (`@ccs/server`'s src/http/inspector-routes.ts): only what is printed.
-
-interface SubscribersAnswer {
-  readonly stream: StreamName;
-  readonly head: number;
-  readonly subscribers: readonly {
-    readonly node: string | null;
-    readonly socketId: string;
-    readonly userId: string;
-    readonly deviceId: string;
-    readonly connectedAt: string | null;
-    readonly received: number | null;
-    readonly lag: number | null;
-  }[];
-}
-
-interface DeviceAnswer {
-  readonly device: {
-    readonly id: string;
-    readonly userId: string;
-    readonly name: string;
-    readonly revokedAt: string | null;
-  };
-  readonly sockets: readonly {
-    readonly node: string | null;
-    readonly socketId: string;
-    readonly connectedAt: string | null;
-    readonly streams: readonly {
-      readonly stream: StreamName;
-      readonly head: number;
-      readonly received: number | null;
-      readonly lag: number | null;
-    }[];
-  }[];
-  readonly presence: readonly {
-    readonly stream: StreamName;
-    readonly online: boolean;
-    readonly since: string | null;
-  }[];
-}
-
-interface StreamResyncAnswer {
-  readonly stream: StreamName;
-  readonly head: number;
-  readonly sockets: number;
-}
-
-interface DeviceResyncAnswer {
-  readonly deviceId: string;
-  readonly sockets: number;
-  readonly streams: readonly { readonly stream: StreamName; readonly head: number }[];
 }
 
 /** The rows of a table as lines: columns padded to their widest cell, two spaces apart. */
@@ -409,7 +362,7 @@ export function createInspectCli(
     .argument('<stream>', 'e.g. conversation:<uuid>')
     .action(async (name: string, opts: AdminOptions) => {
       const stream = parseStream(name);
-      const answer = await admin<SubscribersAnswer>(
+      const answer = await admin<StreamSubscribersView>(
         opts,
         'GET',
         `/v1/admin/streams/${encodeURIComponent(stream)}/subscribers`,
@@ -436,7 +389,7 @@ export function createInspectCli(
     .description("a device's row, its sockets on every node, their streams, and its presence")
     .argument('<deviceId>', 'the device uuid')
     .action(async (deviceId: string, opts: AdminOptions) => {
-      const answer = await admin<DeviceAnswer>(
+      const answer = await admin<DeviceView>(
         opts,
         'GET',
         `/v1/admin/devices/${encodeURIComponent(deviceId)}`,
@@ -495,7 +448,7 @@ export function createInspectCli(
       }
       if (opts.stream !== undefined) {
         const stream = parseStream(opts.stream);
-        const answer = await admin<StreamResyncAnswer>(
+        const answer = await admin<StreamResyncView>(
           opts,
           'POST',
           `/v1/admin/streams/${encodeURIComponent(stream)}/resync`,
@@ -508,7 +461,7 @@ export function createInspectCli(
         );
         return;
       }
-      const answer = await admin<DeviceResyncAnswer>(
+      const answer = await admin<DeviceResyncView>(
         opts,
         'POST',
         `/v1/admin/devices/${encodeURIComponent(opts.device!)}/resync`,

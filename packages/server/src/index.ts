@@ -9,3 +9,13 @@ export {
 } from './sync-server.js';
 export { createServiceLogger, type ServiceLoggerOptions } from './log-redaction.js';
 export { mintDevToken, DevTokenError, type DevTokenRequest } from './dev-tokens.js';
+export type {
+  DevicePresenceView,
+  DeviceResyncView,
+  DeviceSocketView,
+  DeviceView,
+  SocketStreamView,
+  StreamResyncView,
+  StreamSubscribersView,
+  SubscriberView,
+} from './http/inspector-routes.js';
