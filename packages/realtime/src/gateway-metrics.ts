@@ -25,6 +25,8 @@ export interface GatewayMetrics {
   readonly relayTailLagSeconds: Gauge;
   readonly resumes: Counter<'outcome' | 'reason'>;
   readonly eventsDropped: Counter<'reason'>;
+  /** Everything refused with `rate_limited`, by where: `socket` events, `handshake`s, `rest` requests. */
+  readonly rateLimited: Counter<'scope'>;
   readonly clientEventsRejected: Counter<'event' | 'code'>;
   readonly handshakesRefused: Counter<'code'>;
   readonly sessionsEnded: Counter<'reason'>;
@@ -86,6 +88,12 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
     relayTailLagSeconds: new Gauge({
       name: 'ccs_relay_tail_lag_seconds',
       help: "How long the oldest change found at the relay's last read had been committed (0 when none)",
+      registers: [registry],
+    }),
+    rateLimited: new Counter({
+      name: 'ccs_rate_limited_total',
+      help: 'Requests refused with rate_limited, by scope: socket (client events), handshake (connects), rest (HTTP 429)',
+      labelNames: ['scope'],
       registers: [registry],
     }),
     eventsDropped: new Counter({

@@ -324,7 +324,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       ),
     logger,
     toWireError: (error) => toWireError(error, logger),
-    onRejected: (event, code) => metrics?.clientEventsRejected.inc({ event, code }),
+    onRejected: (event, code) => {
+      metrics?.clientEventsRejected.inc({ event, code });
+      if (code === 'rate_limited') metrics?.rateLimited.inc({ scope: 'socket' });
+    },
   };
   // A listener of every socket (`this` is the socket), not a closure per socket.
   function onDisconnect(this: GatewaySocket): void {

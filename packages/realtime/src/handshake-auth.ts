@@ -70,6 +70,7 @@ export function useHandshakeAuth(io: GatewayServer, deps: HandshakeAuthDeps): vo
           if (admitted) sessions.remove(socket, admitted);
           const wire = toWireError(error, deps.logger);
           deps.metrics?.handshakesRefused.inc({ code: wire.code });
+          if (wire.code === 'rate_limited') deps.metrics?.rateLimited.inc({ scope: 'handshake' });
           next(Object.assign(new Error(wire.message), { data: wire.toWire() }));
         },
       );

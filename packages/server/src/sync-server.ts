@@ -243,6 +243,10 @@ export async function startSyncServer(
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const metrics = createGatewayMetrics(registry);
+  // REST refusals of every limit (request rate, write rate, writes in flight) answer 429.
+  app.addHook('onResponse', async (_request, reply) => {
+    if (reply.statusCode === 429) metrics.rateLimited.inc({ scope: 'rest' });
+  });
 
   registerHealthRoutes(app, {
     postgres: async () => {
