@@ -1,6 +1,7 @@
 import { Emitter } from '@socket.io/component-emitter';
 import {
   EVENTS,
+  ReceivedReporter,
   type Ack,
   type ChangesFrame,
   type ClientToServerEvents,
@@ -22,6 +23,7 @@ import { io, type Socket } from 'socket.io-client';
 import { ClientError } from './client-error.js';
 import { Outbox, type OutboxEvents } from './outbox.js';
 import { MemoryOutboxStorage, type OutboxStorage } from './outbox-storage.js';
+
 import { RestApi } from './rest-api.js';
 import { StreamSubscription, type StreamLink } from './stream-subscription.js';
 
@@ -48,8 +50,8 @@ export interface ClientOptions {
   readonly transports?: readonly ('websocket' | 'polling')[];
   /**
    * At most how often the client tells the server the last seq it holds of its streams
-   * (`changes:received`: the operators' view of each device's lag, and the commit-to-device
-   * latency metric); 0 never tells. @default 250
+   * (`changes:received`, unanswered: the operators' view of each device's lag, and the
+   * commit-to-device latency metric); 0 never tells. @default 500
    */
   readonly receivedReportMs?: number;
 }
@@ -114,10 +116,8 @@ export class CcsClient extends Emitter<ClientEvents, ClientEvents> {
   private attempts = 0;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly link: StreamLink;
-  /** Streams that received changes since the last `changes:received`. */
-  private readonly unreported = new Set<StreamName>();
-  private reportTimer: ReturnType<typeof setTimeout> | undefined;
-  private lastReportAt = 0;
+  /** `changes:received`, unless `receivedReportMs` is 0. */
+  private readonly reporter: ReceivedReporter | undefined;
 
   constructor(private readonly options: ClientOptions) {
     super();
@@ -152,8 +152,9 @@ export class CcsClient extends Emitter<ClientEvents, ClientEvents> {
       snapshot: (stream) => this.rest.snapshot(stream),
       isConnected: () => this.socket.connected,
       forget: (subscription) => {
-        if (this.streams.get(subscription.stream) === subscription)
-          this.streams.delete(subscription.stream);
+        if (this.streams.get(subscription.stream) !== subscription) return;
+        this.streams.delete(subscription.stream);
+        this.reporter?.forget(subscription.stream);
       },
     };
     this.outbox = new Outbox({
@@ -162,6 +163,14 @@ export class CcsClient extends Emitter<ClientEvents, ClientEvents> {
       isConnected: () => this.socket.connected,
       events: this,
     });
+    const reportEveryMs = options.receivedReportMs ?? 500;
+    this.reporter =
+      reportEveryMs > 0
+        ? new ReceivedReporter(reportEveryMs, (payload) => {
+            // Unanswered (no ack asked): a report lost to a disconnect is made again later.
+            if (this.socket.connected) this.socket.emit(EVENTS.changesReceived, payload);
+          })
+        : undefined;
     this.listen();
   }
 
@@ -306,7 +315,8 @@ export class CcsClient extends Emitter<ClientEvents, ClientEvents> {
       const subscription = first && this.streams.get(first.stream);
       if (!subscription) return;
       subscription.receive(frame);
-      this.reportReceived(first.stream);
+      const held = subscription.lastSeq;
+      if (held !== undefined) this.reporter?.received(first.stream, held);
     });
     socket.on(EVENTS.resyncRequired, (event) =>
       this.streams.get(event.stream)?.resyncRequired(event),
@@ -325,33 +335,6 @@ export class CcsClient extends Emitter<ClientEvents, ClientEvents> {
       this.endReason = reason;
       this.setState('disconnected', reason);
     });
-  }
-
-  /**
-   * Tells the server the last seq held of `stream`, with the other streams that received since:
-   * at once when the last report is `receivedReportMs` old, else when it will be. Never waits for
-   * the answer; a report lost to a disconnect is made again by the next change.
-   */
-  private reportReceived(stream: StreamName): void {
-    const interval = this.options.receivedReportMs ?? 250;
-    if (interval <= 0) return;
-    this.unreported.add(stream);
-    if (this.reportTimer) return;
-    const wait = Math.max(0, this.lastReportAt + interval - Date.now());
-    this.reportTimer = setTimeout(() => this.sendReceived(), wait);
-  }
-
-  private sendReceived(): void {
-    this.reportTimer = undefined;
-    this.lastReportAt = Date.now();
-    const streams: Record<StreamName, number> = {};
-    for (const stream of this.unreported) {
-      const seq = this.streams.get(stream)?.lastSeq;
-      if (seq !== undefined) streams[stream] = seq;
-    }
-    this.unreported.clear();
-    if (!this.socket.connected || Object.keys(streams).length === 0) return;
-    this.socket.emit(EVENTS.changesReceived, { streams }, () => undefined);
   }
 
   /**
@@ -379,7 +362,7 @@ export class CcsClient extends Emitter<ClientEvents, ClientEvents> {
   private closeWith(reason: ConnectionReason): void {
     if (this.connectionState === 'closed') return;
     clearTimeout(this.retryTimer);
-    clearTimeout(this.reportTimer);
+    this.reporter?.stop();
     this.setState('closed', reason);
     for (const subscription of [...this.streams.values()]) void subscription.close();
     this.outbox.close();
@@ -447,7 +430,7 @@ export class CcsClient extends Emitter<ClientEvents, ClientEvents> {
 
 /** The ack an event's callback receives. */
 type AckOf<E extends keyof ClientToServerEvents> = Parameters<
-  Parameters<ClientToServerEvents[E]>[1]
+  NonNullable<Parameters<ClientToServerEvents[E]>[1]>
 >[0];
 
 /** `promise`, or a rejection once `ms` passed without it settling. */

@@ -285,7 +285,8 @@ export type ClientToServerEvents = {
   unsubscribe: (payload: UnsubscribePayload, ack: AckCallback) => void;
   'presence:list': (payload: PresenceListPayload, ack: AckCallback<PresenceListResult>) => void;
   'typing:update': (payload: TypingUpdatePayload, ack: AckCallback<TypingUpdateResult>) => void;
-  'changes:received': (payload: ChangesReceivedPayload, ack: AckCallback) => void;
+  /** The one event a client may send without an ack: it is then not answered. */
+  'changes:received': (payload: ChangesReceivedPayload, ack?: AckCallback) => void;
 } & {
   [E in WriteEventName]: (
     payload: WritePayloads[E][0],

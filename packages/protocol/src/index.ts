@@ -134,3 +134,4 @@ export {
   MAX_RECEIVED_STREAMS,
   type ChangesReceivedPayload,
 } from './received-payloads.js';
+export { ReceivedReporter, type ReporterClock } from './received-reporter.js';

@@ -85,6 +85,9 @@ describe('changesReceivedPayloadSchema', () => {
     expect(changesReceivedPayloadSchema.parse({ streams: { [stream]: 7 } })).toEqual({
       streams: { [stream]: 7 },
     });
+    expect(
+      changesReceivedPayloadSchema.parse({ streams: { [stream]: 7 }, heldMs: { [stream]: 120 } }),
+    ).toEqual({ streams: { [stream]: 7 }, heldMs: { [stream]: 120 } });
     const many = Object.fromEntries(
       Array.from({ length: MAX_RECEIVED_STREAMS + 1 }, (_, i) => [
         `user:${id.slice(0, -4)}${String(i).padStart(4, '0')}`,
@@ -94,13 +97,15 @@ describe('changesReceivedPayloadSchema', () => {
     expect(changesReceivedPayloadSchema.safeParse({ streams: many }).success).toBe(false);
   });
 
-  it('refuses a negative or fractional seq, a bad stream name and extra fields', () => {
+  it('refuses a negative or fractional seq, a bad stream name, a bad heldMs and extra fields', () => {
     const stream = streamName('user', id);
     for (const payload of [
       { streams: { [stream]: -1 } },
       { streams: { [stream]: 1.5 } },
       { streams: { 'chat:1': 1 } },
       { streams: {}, extra: true },
+      { streams: { [stream]: 1 }, heldMs: { [stream]: -5 } },
+      { streams: { [stream]: 1 }, heldMs: { [stream]: 3_600_001 } },
     ]) {
       expect(changesReceivedPayloadSchema.safeParse(payload).success, JSON.stringify(payload)).toBe(
         false,

@@ -19,6 +19,8 @@ export interface EventHandler<S = GatewaySocket> {
    */
   readonly admit?: (socket: S) => () => void;
   readonly run: (payload: unknown, socket: S) => Promise<object>;
+  /** The event may come without an ack (then nothing is answered, refusals included). */
+  readonly unanswered?: boolean;
 }
 
 /** An {@link EventHandler} whose `run` gets the payload as `schema` parsed it. */
@@ -88,13 +90,19 @@ export function serveClientEvents<S extends Socket>(
     // starts again once the event loop has finished this turn's reads.
     if (state.inBatch++ === 0) setImmediate(endBatch, state);
     const label = KNOWN_EVENTS.has(event) ? event : '(unknown)';
-    const ack = args[args.length - 1];
+    let ack = args[args.length - 1];
     if (typeof ack !== 'function') {
-      // Without an ack there is no way to answer (socket.io sends a function only as the last
-      // argument): count it, drop it.
-      options.onRejected?.(label, 'invalid_payload');
-      options.logger.debug({ event: label }, 'client event without an ack dropped');
-      return;
+      if (KNOWN_EVENTS.has(event) && handlers[event as ClientEventName].unanswered) {
+        // Served as if its ack ignored the answer.
+        ack = ignoreAnswer;
+        args.push(ack);
+      } else {
+        // Without an ack there is no way to answer (socket.io sends a function only as the last
+        // argument): count it, drop it.
+        options.onRejected?.(label, 'invalid_payload');
+        options.logger.debug({ event: label }, 'client event without an ack dropped');
+        return;
+      }
     }
     if (state.inBatch > options.eventsPerBatch) {
       rejectWith(
@@ -185,6 +193,8 @@ function rejectWith<S>(
 }
 
 function nothingToUndo(): void {}
+
+function ignoreAnswer(): void {}
 
 /** One socket's events of this turn, and its `rate_limited` answers of this second. */
 class RefusalCount {

@@ -76,6 +76,29 @@ describe('gateway metrics and changes:received', () => {
       await laptop.emitWithAck('changes:received', { streams: { [stream]: -1 } } as never),
     ).toMatchObject({ ok: false, error: { code: 'invalid_payload' } });
 
+    // Sent the SDK's way: unanswered, timed to the receipt (`heldMs` before the report; held
+    // since before the commit here, so it is timed as 0).
+    const fresh = await bob.emitWithAck('message:send', {
+      conversationId: scenario.conversation.id,
+      clientId: randomUUID(),
+      body: 'one more',
+    });
+    if (!fresh.ok) throw new Error(fresh.error.message);
+    await laptop.waitFor('change', {
+      predicate: (change: ChangeEvent) => change.seq === fresh.seq,
+    });
+    const fastest = 'ccs_commit_to_device_ack_seconds_bucket{le="0.001"}';
+    const fastBefore = (await sample(registry, fastest)) ?? 0;
+    laptop.socket.emit('changes:received', {
+      streams: { [stream]: fresh.seq },
+      heldMs: { [stream]: 3_600_000 },
+    });
+    await expect
+      .poll(() => serverSocketOf(harness, aliceLaptop.id).data.received[stream])
+      .toBe(fresh.seq);
+    expect(await sample(registry, 'ccs_commit_to_device_ack_seconds_count')).toBe(2);
+    expect(await sample(registry, fastest)).toBe(fastBefore + 1);
+
     // Subscriptions and tracked streams, read at the scrape.
     expect(await sample(registry, 'ccs_subscriptions')).toBe(2);
     expect(await sample(registry, 'ccs_relay_tracked_streams')).toBe(1);

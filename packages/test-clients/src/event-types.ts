@@ -18,7 +18,7 @@ export type ClientEventName = keyof ClientToServerEvents & string;
 export type ClientEventPayload<E extends ClientEventName> = Parameters<ClientToServerEvents[E]>[0];
 /** What the server acks a client event with: `{ ok: true, … }` or `{ ok: false, error }`. */
 export type ClientEventAck<E extends ClientEventName> = Parameters<
-  Parameters<ClientToServerEvents[E]>[1]
+  NonNullable<Parameters<ClientToServerEvents[E]>[1]>
 >[0];
 
 /** Options of `waitFor`, `waitForCount` and the `toReceiveEvent` matcher. */

@@ -42,4 +42,16 @@ describe('parseBenchOptions', () => {
       batchSize: 500,
     });
   });
+
+  it('runs the variants with the SDK report interval and three overhead rounds by default', () => {
+    expect(parse([])).toMatchObject({
+      ackIntervalMs: 500,
+      overheadRounds: 3,
+      gatewayMetrics: true,
+    });
+    expect(parse(['--quick']).overheadRounds).toBe(1);
+    expect(
+      parse(['--ack-interval-ms', '1000', '--overhead-rounds', '2', '--no-gateway-metrics']),
+    ).toMatchObject({ ackIntervalMs: 1000, overheadRounds: 2, gatewayMetrics: false });
+  });
 });

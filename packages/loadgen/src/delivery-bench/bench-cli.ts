@@ -28,6 +28,12 @@ export interface BenchOptions {
   readonly writerConnections: number;
   readonly writerTickMs: number;
   readonly gatewayConnections: number;
+  /** Give the gateway Prometheus metrics, as the sync-server does. */
+  readonly gatewayMetrics: boolean;
+  /** How often at most each device reports `changes:received` in the device-acks variant. */
+  readonly ackIntervalMs: number;
+  /** Rounds of the moderate load (plain CCS, device acks, tracing) for the overhead comparison. */
+  readonly overheadRounds: number;
   readonly relay: RelayTuning;
   readonly profileServer: string | undefined;
   readonly probeRelay: boolean;
@@ -57,6 +63,9 @@ interface RawOptions {
   writerConnections: number;
   writerTickMs: number;
   gatewayConnections: number;
+  gatewayMetrics: boolean;
+  ackIntervalMs: number;
+  overheadRounds?: number;
   relayBusyTickMs?: number;
   relayIdleTickMs?: number;
   relayBatchSize?: number;
@@ -77,7 +86,8 @@ function positiveInteger(value: string): number {
 
 const program = new Command('realtime-bench')
   .description(
-    'CCS delivery vs bare socket.io emit: moderate load, saturation, write ceiling, streams flatness',
+    'CCS delivery vs bare socket.io emit: moderate load, saturation, write ceiling, streams ' +
+      'flatness, and what device acks and tracing cost',
   )
   .option('--quick', 'short phases, one repeat (smoke run, under two minutes)', false)
   .option(
@@ -136,6 +146,18 @@ const program = new Command('realtime-bench')
     5,
   )
   .option('--gateway-connections <n>', 'pg pool size of the gateway', positiveInteger, 10)
+  .option('--no-gateway-metrics', 'run the gateway without its Prometheus metrics')
+  .option(
+    '--ack-interval-ms <n>',
+    'device-acks variant: changes:received at most this often per device (@ccs/client default)',
+    positiveInteger,
+    500,
+  )
+  .option(
+    '--overhead-rounds <n>',
+    'rounds of the moderate load with plain CCS, device acks and tracing (default 3, quick 1)',
+    positiveInteger,
+  )
   .option(
     '--relay-busy-tick-ms <n>',
     "relay busyTickMs (gateway's default if unset)",
@@ -197,6 +219,9 @@ export function parseBenchOptions(
     writerConnections: raw.writerConnections,
     writerTickMs: raw.writerTickMs,
     gatewayConnections: raw.gatewayConnections,
+    gatewayMetrics: raw.gatewayMetrics,
+    ackIntervalMs: raw.ackIntervalMs,
+    overheadRounds: raw.overheadRounds ?? (quick ? 1 : 3),
     relay: {
       ...(raw.relayBusyTickMs !== undefined && { busyTickMs: raw.relayBusyTickMs }),
       ...(raw.relayIdleTickMs !== undefined && { idleTickMs: raw.relayIdleTickMs }),

@@ -4,6 +4,7 @@
  */
 import type { StreamName } from '@ccs/protocol';
 import type { PhaseProgress, TallyReport } from '../measure/delivery-tallies.js';
+import type { TracingCounts } from './bench-tracing.js';
 import type { LatencySummary } from './latency-summary.js';
 
 /** The two things the bench compares. */
@@ -30,6 +31,13 @@ export interface BenchServerConfig {
   readonly relay: RelayTuning;
   /** Wrap the relay's broadcast to time it (see relay-probe.ts). */
   readonly probeRelay: boolean;
+  /** Give the gateway Prometheus metrics (`createGatewayMetrics`), as the sync-server does. */
+  readonly metrics: boolean;
+  /**
+   * Trace every change (the gateway's `tracer`), exported in batches over OTLP/HTTP to this
+   * endpoint (see bench-tracing.ts); none: no tracer.
+   */
+  readonly otlpEndpoint?: string;
 }
 
 /** A bare-emit load, run inside the server process on the sockets the gateway holds. */
@@ -65,6 +73,8 @@ export interface ServerPhaseStats {
     readonly changes: number;
     readonly issueToBroadcast: LatencySummary;
   };
+  /** With `otlpEndpoint`: spans the gateway ended and handed to its exporter. */
+  readonly tracing?: TracingCounts;
 }
 
 export interface ServerCalls {
@@ -73,6 +83,11 @@ export interface ServerCalls {
   bareLoad: { params: BareLoadParams; result: LoadSent };
   phaseStats: { params: Record<string, never>; result: ServerPhaseStats };
   stop: { params: Record<string, never>; result: Record<string, never> };
+}
+
+/** `changes:received` reports the devices of a client process sent (unanswered, as the SDK's). */
+export interface AckCounts {
+  readonly sent: number;
 }
 
 /** One simulated device: its handshake token and the stream it subscribes to. */
@@ -97,6 +112,13 @@ export interface ClientWorkerCalls {
   };
   /** Disconnects the socket `subscribeMany` opened for `token`: the gateway releases its streams. */
   closeHolder: { params: { token: string }; result: Record<string, never> };
+  /**
+   * From now on every device reports what it received (`changes:received`) at most every
+   * `intervalMs`, throttled like `@ccs/client`; 0 stops reporting (a report due is dropped).
+   */
+  deviceAcks: { params: { intervalMs: number }; result: Record<string, never> };
+  /** The reports sent since the previous call, and their answers so far. */
+  takeAckCounts: { params: Record<string, never>; result: AckCounts };
   progress: { params: { phase: number }; result: PhaseProgress };
   /** Returns the phase's tally and forgets it. */
   tally: { params: { phase: number }; result: TallyReport };

@@ -5,6 +5,7 @@ import type { RepeatedSaturation } from '../measure/repeated-saturation.js';
 import { buildBenchReport, type BenchSetup, type ComparedLoad } from './bench-report.js';
 import type { IdleCost, PhaseResult } from './load-phase-runner.js';
 import type { StreamsFlatness } from './streams-flatness.js';
+import type { OverheadRounds } from './variant-overhead.js';
 import type { WriteCeiling } from './write-ceiling.js';
 
 /** A clean phase: everything delivered once, in order; `overrides` change what a test needs. */
@@ -71,6 +72,9 @@ const setup: BenchSetup = {
   writerConnections: 8,
   writerTickMs: 5,
   gatewayConnections: 10,
+  gatewayMetrics: true,
+  ackIntervalMs: 250,
+  overheadRounds: 3,
   moderateWritesPerSec: 500,
   phaseSeconds: 10,
   stepSeconds: 4,
@@ -102,9 +106,19 @@ function flatness(ratio: number): StreamsFlatness {
 
 const idle: IdleCost = { seconds: 5, queriesPerSec: 19.4, checkoutsPerSec: 19.4 };
 
+/** Three rounds of the moderate load whose p99s are `p99s` for every variant. */
+function rounds(p99s: Partial<Record<keyof OverheadRounds, readonly number[]>> = {}) {
+  const of = (name: keyof OverheadRounds) =>
+    (p99s[name] ?? [8, 8, 8]).map((p99Ms) => phase({ p99Ms }));
+  return { ccs: of('ccs'), ccsDeviceAcks: of('ccsDeviceAcks'), ccsTracing: of('ccsTracing') };
+}
+
 function report(
   overrides: {
     moderate?: ComparedLoad;
+    overheadRounds?: OverheadRounds;
+    deviceAcksSaturation?: readonly number[];
+    tracingSaturation?: readonly number[];
     phases?: { label: string; result: PhaseResult }[];
     flatnessRatio?: number;
     idle?: IdleCost;
@@ -114,9 +128,12 @@ function report(
   const moderate = overrides.moderate ?? { ccs: phase(), bareEmit: phase({ p99Ms: 3 }) };
   return buildBenchReport({
     moderate,
+    overheadRounds: overrides.overheadRounds ?? rounds(),
     saturation: {
       ccs: saturation([48_000, 52_000, 50_000]),
       bareEmit: saturation([90_000, 100_000, 110_000]),
+      ccsDeviceAcks: saturation(overrides.deviceAcksSaturation ?? [49_000, 47_000, 48_000]),
+      ccsTracing: saturation(overrides.tracingSaturation ?? [50_000, 49_000, 51_000]),
       ccsUncoalesced: saturation([45_000]),
     },
     writeCeiling,
@@ -153,6 +170,8 @@ describe('buildBenchReport', () => {
       streamsFlatnessWithin10Pct: true, // 1.01
       idleQueriesPerSecAtMost50: true, // 19.4
       noLossNoDuplicatesInOrder: true,
+      deviceAcksOverheadWithin5Pct: true, // saturation 48,000 ÷ 50,000 = 0.96
+      tracingOverheadWithin5Pct: true, // 50,000 ÷ 50,000
     });
     const slow = report({
       moderate: {
@@ -238,9 +257,12 @@ describe('buildBenchReport', () => {
   it('reports a ratio of 0 when the denominator measured nothing', () => {
     const built = buildBenchReport({
       moderate: { ccs: phase(), bareEmit: phase() },
+      overheadRounds: rounds(),
       saturation: {
         ccs: saturation([10]),
         bareEmit: saturation([0]),
+        ccsDeviceAcks: saturation([10]),
+        ccsTracing: saturation([10]),
         ccsUncoalesced: saturation([10]),
       },
       writeCeiling,
@@ -253,5 +275,32 @@ describe('buildBenchReport', () => {
     });
     expect(built.ratio).toBe(0);
     expect(built.uncoalescedRatio).toBe(0);
+  });
+
+  it('compares each variant with plain CCS over the moderate rounds and at saturation', () => {
+    const built = report({
+      overheadRounds: rounds({
+        ccs: [8, 10, 9],
+        ccsDeviceAcks: [9.5, 9, 30],
+        ccsTracing: [9, 9, 9],
+      }),
+      deviceAcksSaturation: [47_000, 46_000, 47_500],
+    });
+    const acks = built.overhead.deviceAcks;
+    // Medians of the rounds: p99 9 → 9.5.
+    expect(acks.moderate).toMatchObject({ ratio: 1, throughputOverhead: 0, p99Ratio: 1.056 });
+    expect(acks.moderate.plain.p99Rounds).toMatchObject({ median: 9, spreadPct: 22.2 });
+    // Medians of the searches: 50,000 → 47,000.
+    expect(acks.saturation).toMatchObject({ ratio: 0.94, throughputOverhead: 0.06 });
+    expect(acks.within5Pct).toBe(false);
+    expect(built.overhead.tracing.moderate.p99Ratio).toBe(1);
+    expect(built.overhead.tracing.within5Pct).toBe(true);
+    expect(built.goals).toMatchObject({
+      deviceAcksOverheadWithin5Pct: false,
+      tracingOverheadWithin5Pct: true,
+    });
+    expect(built.saturation.ccsDeviceAcks.repeats.median).toBe(47_000);
+    expect(built.saturationSteps.ccsTracing).toHaveLength(3);
+    expect(built.overheadRounds.ccsDeviceAcks.map((round) => round.p99Ms)).toEqual([9.5, 9, 30]);
   });
 });

@@ -8,6 +8,7 @@ import type { RelayTuning } from './bench-ipc.js';
 import type { LatencySummary } from './latency-summary.js';
 import type { IdleCost, PhaseResult } from './load-phase-runner.js';
 import type { StreamsFlatness } from './streams-flatness.js';
+import { variantOverhead, type OverheadRounds, type VariantOverhead } from './variant-overhead.js';
 import type { WriteCeiling } from './write-ceiling.js';
 
 /** A load measured both ways, on the same clients in the same run. */
@@ -26,6 +27,12 @@ export interface BenchSetup {
   readonly writerConnections: number;
   readonly writerTickMs: number;
   readonly gatewayConnections: number;
+  /** Whether the gateway ran with its Prometheus metrics (as the sync-server does). */
+  readonly gatewayMetrics: boolean;
+  /** `changes:received` at most this often per device, in the device-acks variant. */
+  readonly ackIntervalMs: number;
+  /** Rounds of the moderate load for the overhead comparison (plain CCS and each variant). */
+  readonly overheadRounds: number;
   readonly moderateWritesPerSec: number;
   readonly phaseSeconds: number;
   readonly stepSeconds: number;
@@ -56,6 +63,8 @@ export interface BenchReport {
   readonly saturation: {
     readonly ccs: SaturationPoint<PhaseResult>;
     readonly bareEmit: SaturationPoint<PhaseResult>;
+    readonly ccsDeviceAcks: SaturationPoint<PhaseResult>;
+    readonly ccsTracing: SaturationPoint<PhaseResult>;
     /** CCS with the gateway started with `relay.coalesce = false`. */
     readonly ccsUncoalesced: SaturationPoint<PhaseResult>;
   };
@@ -63,6 +72,16 @@ export interface BenchReport {
   readonly ratio: number;
   /** saturation.ccsUncoalesced ÷ saturation.bareEmit, medians of deliveries/s */
   readonly uncoalescedRatio: number;
+  /**
+   * What device acks and tracing cost, each against plain CCS of the same run: over the moderate
+   * rounds (`overheadRounds`) and at saturation (`saturation.ccsDeviceAcks`, `ccsTracing`).
+   */
+  readonly overhead: {
+    readonly deviceAcks: VariantOverhead;
+    readonly tracing: VariantOverhead;
+  };
+  /** The moderate load again, plain CCS and each variant in turn, round after round. */
+  readonly overheadRounds: OverheadRounds;
   readonly writeCeiling: WriteCeiling;
   readonly streamsFlatness: StreamsFlatness;
   /** committedAt → receipt of the changes written with plain SQL in moderate.ccs. */
@@ -90,12 +109,18 @@ export interface BenchReport {
     readonly idleQueriesPerSecAtMost50: boolean;
     /** lost, duplicated, outOfOrder and resyncs are 0 in every phase run (see deliveryProblems) */
     readonly noLossNoDuplicatesInOrder: boolean;
+    /** overhead.deviceAcks.within5Pct */
+    readonly deviceAcksOverheadWithin5Pct: boolean;
+    /** overhead.tracing.within5Pct */
+    readonly tracingOverheadWithin5Pct: boolean;
   };
   /** Phases (warm-ups included) with a lost, duplicated or out-of-order delivery, or a resync. */
   readonly deliveryProblems: readonly DeliveryProblem[];
   readonly saturationSteps: {
     readonly ccs: readonly SaturationStep<PhaseResult>[];
     readonly bareEmit: readonly SaturationStep<PhaseResult>[];
+    readonly ccsDeviceAcks: readonly SaturationStep<PhaseResult>[];
+    readonly ccsTracing: readonly SaturationStep<PhaseResult>[];
     readonly ccsUncoalesced: readonly SaturationStep<PhaseResult>[];
   };
   readonly setup: BenchSetup;
@@ -108,9 +133,12 @@ const ratioOf = (numerator: number, denominator: number): number =>
 
 export function buildBenchReport(input: {
   readonly moderate: ComparedLoad;
+  readonly overheadRounds: OverheadRounds;
   readonly saturation: {
     readonly ccs: RepeatedSaturation<PhaseResult>;
     readonly bareEmit: RepeatedSaturation<PhaseResult>;
+    readonly ccsDeviceAcks: RepeatedSaturation<PhaseResult>;
+    readonly ccsTracing: RepeatedSaturation<PhaseResult>;
     readonly ccsUncoalesced: RepeatedSaturation<PhaseResult>;
   };
   readonly writeCeiling: WriteCeiling;
@@ -122,7 +150,17 @@ export function buildBenchReport(input: {
   readonly startedAt: Date;
   readonly runSeconds: number;
 }): BenchReport {
-  const { ccs, bareEmit, ccsUncoalesced } = input.saturation;
+  const { ccs, bareEmit, ccsDeviceAcks, ccsTracing, ccsUncoalesced } = input.saturation;
+  const overhead = {
+    deviceAcks: variantOverhead(
+      { plain: input.overheadRounds.ccs, variant: input.overheadRounds.ccsDeviceAcks },
+      { plain: ccs, variant: ccsDeviceAcks },
+    ),
+    tracing: variantOverhead(
+      { plain: input.overheadRounds.ccs, variant: input.overheadRounds.ccsTracing },
+      { plain: ccs, variant: ccsTracing },
+    ),
+  };
   const ratio = ratioOf(ccs.point.repeats.median, bareEmit.point.repeats.median);
   const uncoalescedRatio = ratioOf(
     ccsUncoalesced.point.repeats.median,
@@ -155,9 +193,17 @@ export function buildBenchReport(input: {
   const flatness = input.streamsFlatness.ratio;
   return {
     moderate: input.moderate,
-    saturation: { ccs: ccs.point, bareEmit: bareEmit.point, ccsUncoalesced: ccsUncoalesced.point },
+    saturation: {
+      ccs: ccs.point,
+      bareEmit: bareEmit.point,
+      ccsDeviceAcks: ccsDeviceAcks.point,
+      ccsTracing: ccsTracing.point,
+      ccsUncoalesced: ccsUncoalesced.point,
+    },
     ratio,
     uncoalescedRatio,
+    overhead,
+    overheadRounds: input.overheadRounds,
     writeCeiling: input.writeCeiling,
     streamsFlatness: input.streamsFlatness,
     sqlWriterLatency,
@@ -174,11 +220,15 @@ export function buildBenchReport(input: {
       noLossNoDuplicatesInOrder: input.phases.every(
         ({ result }) => !result.lost && !result.duplicated && !result.outOfOrder && !result.resyncs,
       ),
+      deviceAcksOverheadWithin5Pct: overhead.deviceAcks.within5Pct,
+      tracingOverheadWithin5Pct: overhead.tracing.within5Pct,
     },
     deliveryProblems,
     saturationSteps: {
       ccs: ccs.steps,
       bareEmit: bareEmit.steps,
+      ccsDeviceAcks: ccsDeviceAcks.steps,
+      ccsTracing: ccsTracing.steps,
       ccsUncoalesced: ccsUncoalesced.steps,
     },
     setup: input.setup,

@@ -14,6 +14,7 @@ import { CpuSampler } from '../measure/cpu-sampler.js';
 import { WaitEventSampler } from '../measure/wait-event-sampler.js';
 import type { BenchRig } from './load-phase-runner.js';
 import { MessageWriter } from './message-writer.js';
+import { startOtlpReceiver } from './otlp-receiver.js';
 
 /** Options of {@link startBenchRig}. */
 export interface BenchRigOptions {
@@ -29,6 +30,8 @@ export interface BenchRigOptions {
   readonly writerConnections: number;
   readonly writerTickMs: number;
   readonly gatewayConnections: number;
+  /** Give the gateway Prometheus metrics, as the sync-server does. */
+  readonly gatewayMetrics: boolean;
   /** Time the relay's broadcasts (diagnostics; see relay-probe.ts). */
   readonly probeRelay: boolean;
   /** Extra Node flags for the server process (e.g. `--cpu-prof`). */
@@ -46,10 +49,19 @@ export interface StartedBenchRig {
   readonly database: TestDatabase;
   readonly directory: BenchDirectory;
   /**
-   * Starts the gateway with `relay` and connects and subscribes every client; when it was
-   * already serving, disconnects the clients and stops it first.
+   * Starts the gateway with `relay` (traced, with `tracing`: its spans go to the rig's OTLP
+   * receiver) and connects and subscribes every client; when it was already serving, disconnects
+   * the clients and stops it first.
    */
-  serve(relay: RelayTuning): Promise<void>;
+  serve(relay: RelayTuning, gateway?: { readonly tracing?: boolean }): Promise<void>;
+  /**
+   * Serves again with the same relay tuning, traced or not: when `fresh`, always (every client
+   * connects anew), else only when tracing is to change. Tracing is the gateway's `tracer`
+   * option, fixed at its start: a gateway without one does none of the tracing work.
+   */
+  useTracing(tracing: boolean, options?: { readonly fresh?: boolean }): Promise<void>;
+  /** Every device reports what it received at most every `intervalMs` from now; 0: no reports. */
+  setDeviceAcks(intervalMs: number): Promise<void>;
   /**
    * Makes the gateway track `total` streams (the bench conversations included) by subscribing
    * the extra device to as many held streams as that takes; to go down, its socket is closed
@@ -85,6 +97,8 @@ export async function startBenchRig(options: BenchRigOptions): Promise<StartedBe
     teardown.push(() => database.drop());
     const waits = await WaitEventSampler.connect(database.url);
     teardown.push(() => waits.close());
+    const otlp = await startOtlpReceiver();
+    teardown.push(() => otlp.close());
     const jwtSecret = randomBytes(24).toString('hex');
     const usersPerConversation = options.devicesPerConversation / options.devicesPerUser;
     if (
@@ -130,12 +144,17 @@ export async function startBenchRig(options: BenchRigOptions): Promise<StartedBe
     directory.devices.forEach((device, index) => shares[index % clients.length]!.push(device));
 
     let url: string | undefined;
+    let serving: { relay: RelayTuning; tracing: boolean } | undefined;
     let heldCount = 0;
-    const serve = async (relay: RelayTuning): Promise<void> => {
+    const serve = async (
+      relay: RelayTuning,
+      { tracing = false }: { readonly tracing?: boolean } = {},
+    ): Promise<void> => {
       if (url) {
         await Promise.all(clients.map((client) => client.call('close', {})));
         await server.call('stop', {});
         url = undefined;
+        serving = undefined;
         heldCount = 0;
       }
       const { port } = await server.call('start', {
@@ -144,12 +163,14 @@ export async function startBenchRig(options: BenchRigOptions): Promise<StartedBe
         maxConnections: options.gatewayConnections,
         relay,
         probeRelay: options.probeRelay,
+        metrics: options.gatewayMetrics,
+        ...(tracing && { otlpEndpoint: otlp.url }),
       });
-      const serving = `http://127.0.0.1:${port}`;
+      const address = `http://127.0.0.1:${port}`;
       const connectStart = performance.now();
       const connected = await Promise.all(
         clients.map((client, index) =>
-          client.call('connect', { url: serving, devices: shares[index]!, concurrency: 20 }),
+          client.call('connect', { url: address, devices: shares[index]!, concurrency: 20 }),
         ),
       );
       const total = connected.reduce((sum, result) => sum + result.connected, 0);
@@ -159,11 +180,24 @@ export async function startBenchRig(options: BenchRigOptions): Promise<StartedBe
           `only ${total} of ${directory.devices.length} clients subscribed: ${failures.join('; ')}`,
         );
       }
-      url = serving;
+      url = address;
+      serving = { relay, tracing };
       log(
-        `gateway ${JSON.stringify(relay)}: connected and subscribed ${total} clients in ` +
-          `${Math.round(performance.now() - connectStart)} ms`,
+        `gateway ${JSON.stringify(relay)}${tracing ? ' traced' : ''}: connected and ` +
+          `subscribed ${total} clients in ${Math.round(performance.now() - connectStart)} ms`,
       );
+    };
+
+    const useTracing = async (
+      tracing: boolean,
+      { fresh = false }: { readonly fresh?: boolean } = {},
+    ): Promise<void> => {
+      if (!serving) throw new Error('useTracing needs a serving gateway; call serve first');
+      if (fresh || serving.tracing !== tracing) await serve(serving.relay, { tracing });
+    };
+
+    const setDeviceAcks = async (intervalMs: number): Promise<void> => {
+      await Promise.all(clients.map((client) => client.call('deviceAcks', { intervalMs })));
     };
 
     const holdStreams = async (total: number): Promise<void> => {
@@ -195,6 +229,8 @@ export async function startBenchRig(options: BenchRigOptions): Promise<StartedBe
       database,
       directory,
       serve,
+      useTracing,
+      setDeviceAcks,
       holdStreams,
       close,
       rig: {
@@ -206,6 +242,7 @@ export async function startBenchRig(options: BenchRigOptions): Promise<StartedBe
         writerTickMs: options.writerTickMs,
         drainStallMs: options.drainStallMs,
         busyRetry: options.busyRetry,
+        otlp,
         log,
         waits,
         cpu: new CpuSampler({

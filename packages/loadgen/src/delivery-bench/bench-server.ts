@@ -9,11 +9,18 @@ import type { AddressInfo } from 'node:net';
 import { createDatabase, type DatabaseHandle } from '@ccs/db';
 import { pino } from 'pino';
 import { Server } from 'socket.io';
-import { startGateway, type Gateway, type GatewayServer } from '@ccs/realtime';
+import { Registry } from 'prom-client';
+import {
+  createGatewayMetrics,
+  startGateway,
+  type Gateway,
+  type GatewayServer,
+} from '@ccs/realtime';
 import { serveParentCalls } from '../ipc/parent-calls.js';
 import { QueryCounter } from '../measure/query-counter.js';
 import { runBareLoad } from './bare-emitter.js';
 import type { ServerCalls } from './bench-ipc.js';
+import { startBenchTracing, type BenchTracing } from './bench-tracing.js';
 import { RelayProbe } from './relay-probe.js';
 
 interface Running {
@@ -22,6 +29,7 @@ interface Running {
   readonly database: DatabaseHandle;
   readonly probe: RelayProbe | undefined;
   readonly counter: QueryCounter;
+  readonly tracing: BenchTracing | undefined;
 }
 
 let running: Running | undefined;
@@ -47,6 +55,9 @@ serveParentCalls<ServerCalls>({
     });
     const counter = new QueryCounter(database.pool);
     const probe = config.probeRelay ? new RelayProbe() : undefined;
+    // As the sync-server runs it: metrics on a registry (nobody scrapes it here), and spans
+    // batched over OTLP/HTTP when traced.
+    const tracing = config.otlpEndpoint ? startBenchTracing(config.otlpEndpoint) : undefined;
     const gateway = await startGateway({
       io,
       db: database.db,
@@ -57,9 +68,11 @@ serveParentCalls<ServerCalls>({
       // streams in one burst (the limits have their own bench, `nx run sync-server:bench`).
       limits: { eventsPerBatch: 1_000_000, refusalsPerSecond: 1_000_000 },
       ...(probe && { createRelay: probe.factory(config.relay) }),
+      ...(config.metrics && { metrics: createGatewayMetrics(new Registry()) }),
+      ...(tracing && { tracer: tracing.tracer }),
     });
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    running = { io, gateway, database, probe, counter };
+    running = { io, gateway, database, probe, counter, tracing };
     return { port: (http.address() as AddressInfo).port };
   },
 
@@ -71,11 +84,13 @@ serveParentCalls<ServerCalls>({
     lastLoop = now;
     const counts = running?.counter.take() ?? { queries: 0, checkouts: 0 };
     const relay = running?.probe?.take();
+    const tracing = running?.tracing?.take();
     return {
       eventLoop,
       poolCheckouts: counts.checkouts,
       queries: counts.queries,
       ...(relay && { relay }),
+      ...(tracing && { tracing }),
     };
   },
 
@@ -85,6 +100,7 @@ serveParentCalls<ServerCalls>({
     if (current) {
       await current.io.close();
       await current.gateway.close();
+      await current.tracing?.close();
       await current.database.close();
     }
     return {};

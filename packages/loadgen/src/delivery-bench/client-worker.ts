@@ -1,10 +1,13 @@
 /**
  * A process holding a share of the simulated devices: one socket.io-client socket each
  * (websocket only, no reconnection: a disconnect makes the run invalid and is reported), each
- * subscribed to its conversation's stream. It tallies every change of every `changes` frame.
+ * subscribed to its conversation's stream. It tallies every change of every `changes` frame and,
+ * when told to (`deviceAcks`), reports what each device received as `@ccs/client` does.
  */
 import {
   EVENTS,
+  ReceivedReporter,
+  type ChangesReceivedPayload,
   type ClientToServerEvents,
   type ServerToClientEvents,
   type StreamName,
@@ -25,6 +28,32 @@ const holders = new Map<string, BenchSocket>();
 const closing = new WeakSet<BenchSocket>();
 let nextClientIndex = 0;
 let lastLoop = performance.eventLoopUtilization();
+/** `changes:received` every this many ms at most, per device; 0: devices do not report. */
+let ackIntervalMs = 0;
+/** Each device's reporter, made at its first change while devices report. */
+const reporters = new Map<BenchSocket, ReceivedReporter>();
+const acks = { sent: 0 };
+
+/** Sends `changes:received` as the SDK does: unanswered (no ack asked). */
+function sendReceived(socket: BenchSocket, payload: ChangesReceivedPayload): void {
+  if (!socket.connected) return;
+  acks.sent++;
+  socket.emit(EVENTS.changesReceived, payload);
+}
+
+function reporterOf(socket: BenchSocket): ReceivedReporter {
+  let reporter = reporters.get(socket);
+  if (!reporter) {
+    reporter = new ReceivedReporter(ackIntervalMs, (payload) => sendReceived(socket, payload));
+    reporters.set(socket, reporter);
+  }
+  return reporter;
+}
+
+function stopReporting(): void {
+  for (const reporter of reporters.values()) reporter.stop();
+  reporters.clear();
+}
 
 /** Connects a socket; resolves with an error text instead of throwing. */
 function openSocket(url: string, token: string): Promise<{ socket: BenchSocket; error?: string }> {
@@ -68,6 +97,9 @@ async function openDevice(url: string, device: ClientDevice): Promise<string | u
   socket.on(EVENTS.changes, (frame) => {
     const receivedAtMicros = nowMicros();
     for (const change of frame) tallies.record(clientIndex, change, receivedAtMicros);
+    // A frame holds changes of one stream, in seq order.
+    const last = frame[frame.length - 1];
+    if (ackIntervalMs > 0 && last) reporterOf(socket).received(last.stream, last.seq);
   });
   socket.on(EVENTS.resyncRequired, () => tallies.recordResync());
   return subscribe(socket, device.stream);
@@ -120,6 +152,18 @@ serveParentCalls<ClientWorkerCalls>({
     return {};
   },
 
+  deviceAcks({ intervalMs }) {
+    stopReporting();
+    ackIntervalMs = intervalMs;
+    return {};
+  },
+
+  takeAckCounts() {
+    const counts = { ...acks };
+    acks.sent = 0;
+    return counts;
+  },
+
   progress: ({ phase }) => tallies.progress(phase),
 
   tally: ({ phase }) => tallies.report(phase),
@@ -132,6 +176,7 @@ serveParentCalls<ClientWorkerCalls>({
   },
 
   close() {
+    stopReporting();
     for (const socket of [...sockets, ...holders.values()]) {
       closing.add(socket);
       socket.disconnect();

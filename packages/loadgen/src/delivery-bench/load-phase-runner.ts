@@ -6,6 +6,7 @@ import { nowMicros } from '../measure/message-body.js';
 import type { WaitEventSampler, WaitEventShares } from '../measure/wait-event-sampler.js';
 import type { BenchConversation } from './bench-directory.js';
 import type {
+  AckCounts,
   ClientWorkerCalls,
   LoadMode,
   LoadSent,
@@ -14,6 +15,7 @@ import type {
 } from './bench-ipc.js';
 import { latencySummary, type LatencySummary } from './latency-summary.js';
 import type { MessageWriter } from './message-writer.js';
+import type { OtlpReceiver } from './otlp-receiver.js';
 
 /** The processes and generators a phase drives. */
 export interface BenchRig {
@@ -34,7 +36,26 @@ export interface BenchRig {
    * much. The last attempt is kept either way (its `cpuCores.other` shows it).
    */
   readonly busyRetry: { readonly maxOtherCores: number; readonly retries: number };
+  /** Where a traced gateway exports its spans. */
+  readonly otlp: OtlpReceiver;
   readonly log: (line: string) => void;
+}
+
+/** What the devices reported (`changes:received`) while a phase ran, when they did. */
+export interface DeviceAckStats {
+  /** Reports sent per second, all devices together. */
+  readonly sentPerSec: number;
+}
+
+/** What a traced gateway made and exported while a phase's load ran. */
+export interface TracingStats {
+  /** Spans ended per second. */
+  readonly spansPerSec: number;
+  /** Spans handed to the exporter per second (fewer: buffered, or dropped by a full queue). */
+  readonly exportedSpansPerSec: number;
+  /** OTLP/HTTP requests the receiver took per second, and their body bytes per second. */
+  readonly exportsPerSec: number;
+  readonly exportBytesPerSec: number;
 }
 
 /**
@@ -85,6 +106,10 @@ export interface PhaseResult extends LatencySummary {
   readonly postgresWaits?: { readonly meanActive: number; readonly shares: WaitEventShares };
   /** CCS only: INSERT issued → commit acknowledged, as the writer saw it. */
   readonly commit?: LatencySummary;
+  /** With device acks: the `changes:received` reports sent (from the phase's start to its drain). */
+  readonly deviceAcks?: DeviceAckStats;
+  /** With a traced gateway: its spans and exports. */
+  readonly tracing?: TracingStats;
   /** With `--probe-relay`: INSERT issued → relay broadcast, and how many changes per broadcast. */
   readonly relay?: {
     readonly issueToBroadcast: LatencySummary;
@@ -111,6 +136,35 @@ function relaySummary(stats: ServerPhaseStats): Pick<PhaseResult, 'relay'> {
     relay: {
       issueToBroadcast: stats.relay.issueToBroadcast,
       changesPerBroadcast: round(stats.relay.changes / stats.relay.broadcasts, 2),
+    },
+  };
+}
+
+function tracingSummary(
+  stats: ServerPhaseStats,
+  received: { readonly requests: number; readonly bytes: number },
+  seconds: number,
+): Pick<PhaseResult, 'tracing'> {
+  if (!stats.tracing || seconds <= 0) return {};
+  return {
+    tracing: {
+      spansPerSec: round(stats.tracing.spansEnded / seconds),
+      exportedSpansPerSec: round(stats.tracing.spansExported / seconds),
+      exportsPerSec: round(received.requests / seconds, 1),
+      exportBytesPerSec: round(received.bytes / seconds),
+    },
+  };
+}
+
+function deviceAckSummary(
+  counts: readonly AckCounts[],
+  seconds: number,
+): Pick<PhaseResult, 'deviceAcks'> {
+  const sent = counts.reduce((sum, count) => sum + count.sent, 0);
+  if (sent === 0 || seconds <= 0) return {};
+  return {
+    deviceAcks: {
+      sentPerSec: round(sent / seconds),
     },
   };
 }
@@ -160,7 +214,10 @@ export class LoadPhaseRunner {
     await Promise.all([
       rig.server.call('phaseStats', {}),
       ...rig.clients.map((client) => client.call('loopUsage', {})),
+      ...rig.clients.map((client) => client.call('takeAckCounts', {})),
     ]);
+    rig.otlp.take();
+    const ackStart = performance.now();
     await rig.cpu.start();
     rig.waits.start();
     const startMicros = nowMicros();
@@ -181,6 +238,7 @@ export class LoadPhaseRunner {
       rig.server.call('phaseStats', {}),
       Promise.all(rig.clients.map((client) => client.call('loopUsage', {}))),
     ]);
+    const exported = rig.otlp.take();
     const loadSec = (writesEndMicros - startMicros) / 1e6;
 
     const subscribers = new Map(rig.conversations.map((c) => [c.stream, c.subscribers]));
@@ -191,6 +249,10 @@ export class LoadPhaseRunner {
       written += count;
     }
     await this.drain(phase, expected);
+    const ackCounts = await Promise.all(
+      rig.clients.map((client) => client.call('takeAckCounts', {})),
+    );
+    const ackSec = (performance.now() - ackStart) / 1000;
 
     const reports = await Promise.all(rig.clients.map((client) => client.call('tally', { phase })));
     const latency = LatencyHistogram.empty();
@@ -242,6 +304,8 @@ export class LoadPhaseRunner {
         postgresWaits: { meanActive: rig.waits.meanActive, shares: waitShares },
       }),
       ...(sent.commit && { commit: sent.commit }),
+      ...deviceAckSummary(ackCounts, ackSec),
+      ...tracingSummary(serverStats, exported, loadSec),
       ...relaySummary(serverStats),
     };
   }

@@ -2,7 +2,8 @@
  * `nx run realtime:bench`: CCS delivery (single-row INSERT → trigger → change_log → the relay's
  * tail → `changes`) against bare `io.to(room).emit` on the same server and clients, at a moderate
  * load and at saturation, plus what capture costs writers, whether delivery stays flat in the
- * streams tracked, and what an idle gateway asks of PostgreSQL. Writes
+ * streams tracked, what an idle gateway asks of PostgreSQL, and what device acks and tracing cost
+ * CCS delivery (two variants of the CCS load, measured beside it). Writes
  * bench-results/realtime.json at the workspace root. See README.md.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import { buildBenchReport } from './bench-report.js';
 import { startBenchRig } from './bench-rig.js';
 import { LoadPhaseRunner, type PhaseResult } from './load-phase-runner.js';
 import { measureStreamsFlatness, streamsToHold } from './streams-flatness.js';
+import type { Overhead, OverheadRounds, VariantOverhead } from './variant-overhead.js';
 import { measureWriteCeiling } from './write-ceiling.js';
 
 /** The streams-flatness load, as a share of the writes/s CCS committed at saturation. */
@@ -23,6 +25,43 @@ const FLATNESS_LOAD = 0.8;
 
 /** Body stamp of the write-ceiling INSERTs: a phase the load runner never uses. */
 const CEILING_PHASE = 0;
+
+/**
+ * How the CCS load is delivered: `plain` (no device acks, no tracer: the CCS of every other
+ * phase), `deviceAcks` (devices report `changes:received`), `tracing` (a traced gateway). Bare
+ * emits run with `plain`.
+ */
+type CcsVariant = 'plain' | 'deviceAcks' | 'tracing';
+
+const VARIANT_LABELS: Readonly<Record<CcsVariant, string>> = {
+  plain: 'ccs',
+  deviceAcks: 'ccs device acks',
+  tracing: 'ccs tracing',
+};
+
+/** The overhead rounds' phases, in the order each round runs them. */
+const OVERHEAD_VARIANTS: readonly (readonly [keyof OverheadRounds, CcsVariant])[] = [
+  ['ccs', 'plain'],
+  ['ccsDeviceAcks', 'deviceAcks'],
+  ['ccsTracing', 'tracing'],
+];
+
+function describeOverhead(label: string, overhead: VariantOverhead): string {
+  const point = (name: string, compared: Overhead): string =>
+    `${name} ${compared.plain.deliveriesPerSec} → ${compared.variant.deliveriesPerSec} ` +
+    `deliveries/s (ratio ${compared.ratio}, overhead ` +
+    `${(compared.throughputOverhead * 100).toFixed(1)} %), p50 ${compared.plain.p50Ms} → ` +
+    `${compared.variant.p50Ms} ms (${compared.p50Ratio}), p99 ${compared.plain.p99Ms} → ` +
+    `${compared.variant.p99Ms} ms (${compared.p99Ratio}), gateway cpu per delivery ` +
+    `×${compared.gatewayCpuPerDeliveryRatio}`;
+  const noise = overhead.moderate.plain.p99Rounds;
+  return (
+    `${label}: ${point('moderate', overhead.moderate)}` +
+    (noise && noise.values.length > 1 ? ` (plain p99 rounds spread ${noise.spreadPct} %)` : '') +
+    `; ${point('saturation', overhead.saturation)}; within 5 %: ` +
+    (overhead.within5Pct ? 'yes' : 'NO')
+  );
+}
 
 function describePhase(label: string, result: PhaseResult): string {
   return (
@@ -36,6 +75,11 @@ function describePhase(label: string, result: PhaseResult): string {
     `cpu ${JSON.stringify(result.cpuCores)}, ${result.gatewayQueriesPerSec} gateway queries/s` +
     (result.commit ? `, commit p50 ${result.commit.p50Ms} p99 ${result.commit.p99Ms} ms` : '') +
     (result.postgresWaits ? `, pg waits ${JSON.stringify(result.postgresWaits)}` : '') +
+    (result.deviceAcks ? `, device acks ${result.deviceAcks.sentPerSec}/s` : '') +
+    (result.tracing
+      ? `, spans ${result.tracing.spansPerSec}/s (exported ${result.tracing.exportedSpansPerSec}/s ` +
+        `in ${result.tracing.exportsPerSec} requests/s)`
+      : '') +
     (result.relay
       ? `, issue→broadcast p50 ${result.relay.issueToBroadcast.p50Ms} p99 ` +
         `${result.relay.issueToBroadcast.p99Ms} ms, ${result.relay.changesPerBroadcast} changes/broadcast`
@@ -72,6 +116,7 @@ async function main(options: BenchOptions): Promise<void> {
     writerConnections: options.writerConnections,
     writerTickMs: options.writerTickMs,
     gatewayConnections: options.gatewayConnections,
+    gatewayMetrics: options.gatewayMetrics,
     probeRelay: options.probeRelay,
     serverNodeFlags: options.profileServer
       ? ['--cpu-prof', `--cpu-prof-dir=${options.profileServer}`]
@@ -107,19 +152,64 @@ async function main(options: BenchOptions): Promise<void> {
       phases.push({ label, result });
       log(describePhase(label, result));
     };
-    const run = async (label: string, mode: LoadMode, writesPerSec: number, durationMs: number) => {
+    /**
+     * Starts the gateway again when tracing is to be turned on or off (a gateway takes its tracer
+     * at its start), or always when `fresh`, and tells the devices whether to report what they
+     * receive.
+     */
+    const useVariant = async (variant: CcsVariant, fresh = false): Promise<void> => {
+      await started.useTracing(variant === 'tracing', { fresh });
+      await started.setDeviceAcks(variant === 'deviceAcks' ? options.ackIntervalMs : 0);
+    };
+    const run = async (
+      label: string,
+      mode: LoadMode,
+      writesPerSec: number,
+      durationMs: number,
+      variant: CcsVariant = 'plain',
+      fresh = false,
+    ) => {
+      await useVariant(variant, fresh);
       const result = await runner.run(mode, writesPerSec, durationMs);
       record(label, result);
       return result;
     };
-    const warmUp = async (label: string, mode: LoadMode): Promise<void> =>
+    const warmUp = async (
+      label: string,
+      mode: LoadMode,
+      variant: CcsVariant = 'plain',
+    ): Promise<void> => {
+      await useVariant(variant);
       record(
         label,
         await runner.run(mode, options.moderateWrites / 2, 2000, { retryWhenBusy: false }),
       );
-    const saturationMode = (label: string, mode: LoadMode, startWritesPerSec: number) => ({
-      run: (writesPerSec: number) =>
-        run(`saturation ${label} @${writesPerSec}`, mode, writesPerSec, options.stepMs),
+    };
+    /** The mode whose search is under way: a search of another mode starts a fresh gateway. */
+    let searching: string | undefined;
+    /**
+     * A saturation mode; with `freshPerSearch`, each of its searches starts on a freshly started
+     * gateway (and fresh connections), so that modes taking turns, traced or not, start alike.
+     */
+    const saturationMode = (
+      label: string,
+      mode: LoadMode,
+      startWritesPerSec: number,
+      variant: CcsVariant = 'plain',
+      freshPerSearch = false,
+    ) => ({
+      run: (writesPerSec: number) => {
+        const fresh = freshPerSearch && searching !== label;
+        searching = label;
+        return run(
+          `saturation ${label} @${writesPerSec}`,
+          mode,
+          writesPerSec,
+          options.stepMs,
+          variant,
+          fresh,
+        );
+      },
       startWritesPerSec,
     });
     const searchOptions = {
@@ -136,14 +226,56 @@ async function main(options: BenchOptions): Promise<void> {
     };
     const idle = await runner.idle(options.idleMs);
     log(`idle ${JSON.stringify(idle)}`);
+    // What device acks and tracing cost: the moderate load again, plain CCS and each variant in
+    // turn, round after round, each phase on a freshly started gateway (traced for tracing), so
+    // that none of them is the only one to follow a restart. Each variant is warmed up once: its
+    // code has not run yet.
+    await warmUp('warm-up ccs device acks', 'ccs', 'deviceAcks');
+    await warmUp('warm-up ccs tracing', 'ccs', 'tracing');
+    const overheadRounds: { [Variant in keyof OverheadRounds]: PhaseResult[] } = {
+      ccs: [],
+      ccsDeviceAcks: [],
+      ccsTracing: [],
+    };
+    for (let round = 1; round <= options.overheadRounds; round++) {
+      for (const [name, variant] of OVERHEAD_VARIANTS) {
+        overheadRounds[name].push(
+          await run(
+            `moderate ${VARIANT_LABELS[variant]} round ${round}`,
+            'ccs',
+            options.moderateWrites,
+            options.phaseMs,
+            variant,
+            true,
+          ),
+        );
+      }
+    }
 
+    // Every mode searched in turn, repeat after repeat, so drift weighs on them alike; each
+    // search starts on a freshly started gateway (traced for ccs tracing).
     const saturated = await measureRepeatedSaturation(
       {
-        ccs: saturationMode('ccs', 'ccs', options.saturationStart),
-        bareEmit: saturationMode('bare', 'bareEmit', options.saturationStart),
+        ccs: saturationMode('ccs', 'ccs', options.saturationStart, 'plain', true),
+        bareEmit: saturationMode('bare', 'bareEmit', options.saturationStart, 'plain', true),
+        ccsDeviceAcks: saturationMode(
+          VARIANT_LABELS.deviceAcks,
+          'ccs',
+          options.saturationStart,
+          'deviceAcks',
+          true,
+        ),
+        ccsTracing: saturationMode(
+          VARIANT_LABELS.tracing,
+          'ccs',
+          options.saturationStart,
+          'tracing',
+          true,
+        ),
       },
       searchOptions,
     );
+    await useVariant('plain');
     const streamsFlatness = await measureStreamsFlatness({
       runner,
       holdStreams: (total) => started.holdStreams(total),
@@ -177,6 +309,7 @@ async function main(options: BenchOptions): Promise<void> {
 
     const report = buildBenchReport({
       moderate,
+      overheadRounds,
       saturation: { ...saturated, ccsUncoalesced },
       writeCeiling,
       streamsFlatness,
@@ -193,6 +326,9 @@ async function main(options: BenchOptions): Promise<void> {
         writerConnections: options.writerConnections,
         writerTickMs: options.writerTickMs,
         gatewayConnections: options.gatewayConnections,
+        gatewayMetrics: options.gatewayMetrics,
+        ackIntervalMs: options.ackIntervalMs,
+        overheadRounds: options.overheadRounds,
         moderateWritesPerSec: options.moderateWrites,
         phaseSeconds: options.phaseMs / 1000,
         stepSeconds: options.stepMs / 1000,
@@ -210,6 +346,8 @@ async function main(options: BenchOptions): Promise<void> {
         `${report.writeCeiling.ratio}, flatness ${report.streamsFlatness.ratio}, sql writer p99 ` +
         `${report.sqlWriterLatency.p99Ms} ms, idle ${report.idleQueriesPerSec} queries/s`,
     );
+    log(describeOverhead('device acks', report.overhead.deviceAcks));
+    log(describeOverhead('tracing', report.overhead.tracing));
     log(`goals ${JSON.stringify(report.goals)}`);
     log(`wrote ${options.out}`);
   } finally {

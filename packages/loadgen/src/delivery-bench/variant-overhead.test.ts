@@ -1,0 +1,152 @@
+import { describe, expect, it } from 'vitest';
+import { repeatSpread } from '../measure/repeat-spread.js';
+import type { RepeatedSaturation } from '../measure/repeated-saturation.js';
+import type { PhaseResult } from './load-phase-runner.js';
+import {
+  compareOverhead,
+  roundsPoint,
+  saturationPoint,
+  variantOverhead,
+  type OverheadPoint,
+} from './variant-overhead.js';
+
+/** A clean moderate phase with the numbers an overhead reads. */
+function phase(
+  deliveriesPerSec: number,
+  p50Ms: number,
+  p99Ms: number,
+  gateway = 0.3,
+  clients = 0.2,
+): PhaseResult {
+  return {
+    p50Ms,
+    p99Ms,
+    maxMs: p99Ms * 2,
+    deliveriesPerSec,
+    lost: 0,
+    duplicated: 0,
+    outOfOrder: 0,
+    resyncs: 0,
+    lateDeliveries: 0,
+    commitToReceive: { p50Ms, p99Ms, maxMs: p99Ms * 2 },
+    offeredWritesPerSec: 500,
+    writesPerSec: 500,
+    expectedDeliveries: deliveriesPerSec * 10,
+    receivedDeliveries: deliveriesPerSec * 10,
+    durationSec: 10,
+    tailMs: 5,
+    writeErrors: 0,
+    disconnects: 0,
+    attempts: 1,
+    cpuCores: { gateway, clients, other: 0 },
+    eventLoop: { server: 0.3, clients: [0.2, 0.2] },
+    gatewayQueriesPerSec: 400,
+  };
+}
+
+/** A saturation whose searches found `bests` deliveries/s (the median one at `p99Ms`). */
+function saturation(bests: readonly number[], p99Ms = 60): RepeatedSaturation<PhaseResult> {
+  const repeats = repeatSpread(bests);
+  return {
+    point: { ...phase(repeats.median, 20, p99Ms, 0.5, 0.7), repeats },
+    steps: [],
+  };
+}
+
+const point = (deliveriesPerSec: number, p99Ms: number, gatewayCores: number): OverheadPoint => ({
+  deliveriesPerSec,
+  p50Ms: p99Ms / 4,
+  p99Ms,
+  offeredWritesPerSec: 500,
+  gatewayCores,
+  clientCores: 0.2,
+});
+
+describe('roundsPoint', () => {
+  it('takes the median of each number over the rounds, and keeps the p99 of each', () => {
+    const measured = roundsPoint([
+      phase(9990, 2.5, 9, 0.3, 0.2),
+      phase(9970, 2.1, 14, 0.35, 0.25),
+      phase(9980, 2.3, 8, 0.25, 0.3),
+    ]);
+    expect(measured).toMatchObject({
+      deliveriesPerSec: 9980,
+      p50Ms: 2.3,
+      p99Ms: 9,
+      offeredWritesPerSec: 500,
+      gatewayCores: 0.3,
+      clientCores: 0.25,
+    });
+    expect(measured.p99Rounds).toMatchObject({ values: [9, 14, 8], spreadPct: 66.7 });
+  });
+});
+
+describe('saturationPoint', () => {
+  it("compares the searches' median best, at the median search's best step", () => {
+    expect(saturationPoint(saturation([70_000, 76_000, 74_000], 650))).toMatchObject({
+      deliveriesPerSec: 74_000,
+      p99Ms: 650,
+      gatewayCores: 0.5,
+      clientCores: 0.7,
+      repeats: { median: 74_000, min: 70_000, max: 76_000 },
+    });
+  });
+});
+
+describe('compareOverhead', () => {
+  it('gives the throughput, latency and gateway-cpu ratios, rounded to 0.001', () => {
+    const compared = compareOverhead(point(80_000, 400, 0.5), point(74_000, 500, 0.55));
+    expect(compared).toMatchObject({
+      ratio: 0.925,
+      throughputOverhead: 0.075,
+      p99Ratio: 1.25,
+      p50Ratio: 1.25,
+      // (0.55 ÷ 74,000) ÷ (0.5 ÷ 80,000)
+      gatewayCpuPerDeliveryRatio: 1.189,
+    });
+  });
+
+  it('reports a negative overhead when the variant delivered more, and 0 ratios for nothing', () => {
+    expect(compareOverhead(point(50_000, 10, 0.5), point(51_000, 10, 0.5)).throughputOverhead).toBe(
+      -0.02,
+    );
+    expect(compareOverhead(point(0, 0, 0), point(10, 10, 0.1))).toMatchObject({
+      ratio: 0,
+      p99Ratio: 0,
+      gatewayCpuPerDeliveryRatio: 0,
+    });
+  });
+});
+
+describe('variantOverhead', () => {
+  const plainRounds = [phase(10_000, 2, 10), phase(10_000, 2, 10)];
+
+  it('passes at exactly 5 %: p99 × 1.05 at the moderate load, 0.95 of the deliveries at saturation', () => {
+    const within = variantOverhead(
+      { plain: plainRounds, variant: [phase(10_000, 2, 10.5), phase(9990, 2, 10.5)] },
+      { plain: saturation([80_000]), variant: saturation([76_000]) },
+    );
+    expect(within.moderate.p99Ratio).toBe(1.05);
+    expect(within.saturation.ratio).toBe(0.95);
+    expect(within.within5Pct).toBe(true);
+  });
+
+  it('fails past 5 % on either load; the p99 at saturation is shown but not judged', () => {
+    const slowerAtModerate = variantOverhead(
+      { plain: plainRounds, variant: [phase(10_000, 2, 10.6), phase(10_000, 2, 10.6)] },
+      { plain: saturation([80_000]), variant: saturation([80_000]) },
+    );
+    expect(slowerAtModerate.within5Pct).toBe(false);
+    const fewerAtSaturation = variantOverhead(
+      { plain: plainRounds, variant: plainRounds },
+      { plain: saturation([80_000]), variant: saturation([75_900]) },
+    );
+    expect(fewerAtSaturation.within5Pct).toBe(false);
+    const slowerAtSaturation = variantOverhead(
+      { plain: plainRounds, variant: plainRounds },
+      { plain: saturation([80_000], 400), variant: saturation([80_000], 900) },
+    );
+    expect(slowerAtSaturation.saturation.p99Ratio).toBe(2.25);
+    expect(slowerAtSaturation.within5Pct).toBe(true);
+  });
+});
