@@ -51,10 +51,6 @@ async function connect(server: SyncServer, device: SignedDevice, name: string) {
   return client;
 }
 
-async function subscribe(client: TestClient, stream: StreamName): Promise<void> {
-  expect(await client.emitWithAck('subscribe', { stream })).toMatchObject({ ok: true });
-}
-
 /** Splits a table line into its cells (columns are two or more spaces apart). */
 const cells = (line: string | undefined): string[] => (line ?? '').trim().split(/\s{2,}/);
 
@@ -195,8 +191,8 @@ describe('ccs-inspect: the admin API of a two-node cluster', () => {
     const [alice, bob] = scenario.users;
     const aliceA = await connect(nodeA, alice!.devices[0]!, 'alice@A');
     const bobB = await connect(nodeB, bob!.devices[0]!, 'bob@B');
-    await subscribe(aliceA, scenario.stream);
-    await subscribe(bobB, scenario.stream);
+    await aliceA.subscribe(scenario.stream);
+    await bobB.subscribe(scenario.stream);
     const { head } = await readStreamPosition(database.db, scenario.stream);
     const cli = inspector({ CCS_ADMIN_TOKEN: ADMIN_TOKEN, CCS_ADMIN_URL: nodeA.url });
 
@@ -266,8 +262,8 @@ describe('ccs-inspect: the admin API of a two-node cluster', () => {
     const phone = alice.devices[0]!;
     const phoneA = await connect(nodeA, phone, 'phone@A');
     const phoneB = await connect(nodeB, phone, 'phone@B');
-    await subscribe(phoneA, scenario.stream);
-    await subscribe(phoneB, scenario.stream);
+    await phoneA.subscribe(scenario.stream);
+    await phoneB.subscribe(scenario.stream);
     const { head } = await readStreamPosition(database.db, scenario.stream);
     const cli = inspector({ CCS_ADMIN_TOKEN: ADMIN_TOKEN, CCS_ADMIN_URL: nodeB.url });
 
@@ -355,7 +351,7 @@ describe('ccs-inspect: the admin API of a two-node cluster', () => {
       }),
     );
     const bobB = await connect(nodeB, bob!.devices[0]!, 'bob@B');
-    await subscribe(bobB, scenario.stream);
+    await bobB.subscribe(scenario.stream);
     const cli = inspector({ CCS_ADMIN_TOKEN: ADMIN_TOKEN, CCS_ADMIN_URL: nodeA.url });
 
     await cli.run('resync', '--stream', scenario.stream);

@@ -48,10 +48,6 @@ async function listed(client: TestClient, stream: StreamName): Promise<string[]>
   return (await presenceMembers(client, stream)).map((member) => member.deviceId).sort();
 }
 
-async function subscribe(client: TestClient, stream: StreamName): Promise<void> {
-  expect(await client.emitWithAck('subscribe', { stream })).toMatchObject({ ok: true });
-}
-
 describe('presence across sync-server processes', () => {
   test(
     'presence and typing cross nodes; a device with sockets on both nodes is online once, until its last; a node stopped gracefully takes its devices offline at once',
@@ -74,11 +70,11 @@ describe('presence across sync-server processes', () => {
         const [nodeA, nodeB] = nodes as [ServerProcess, ServerProcess];
         const bob = await connect(nodeA, bobPhone.token, 'bob@A');
         const phone = await connect(nodeA, alicePhone.token, 'phone@A');
-        for (const client of [bob, phone]) await subscribe(client, scenario.stream);
+        for (const client of [bob, phone]) await client.subscribe(scenario.stream);
 
         // Online, announced by B, heard on A.
         const laptopB = await connect(nodeB, aliceLaptop.token, 'laptop@B');
-        await subscribe(laptopB, scenario.stream);
+        await laptopB.subscribe(scenario.stream);
         expect(await nthPresence(bob, aliceLaptop.id, 0)).toEqual({
           stream: scenario.stream,
           userId: aliceLaptop.userId,
@@ -108,7 +104,7 @@ describe('presence across sync-server processes', () => {
             ?.since;
         const sinceOnB = await sinceOfLaptop();
         const laptopA = await connect(nodeA, aliceLaptop.token, 'laptop@A');
-        await subscribe(laptopA, scenario.stream);
+        await laptopA.subscribe(scenario.stream);
         await laptopB.emitWithAck('unsubscribe', { stream: scenario.stream });
         await until(async () => {
           const since = await sinceOfLaptop();
@@ -120,7 +116,7 @@ describe('presence across sync-server processes', () => {
         expect(await nthPresence(bob, aliceLaptop.id, 1)).toMatchObject({ state: 'offline' });
 
         // B stops (SIGTERM): the laptop, back on B, goes offline with it, long before any TTL.
-        await subscribe(laptopB, scenario.stream);
+        await laptopB.subscribe(scenario.stream);
         await nthPresence(bob, aliceLaptop.id, 2);
         const stopping = Date.now();
         await nodeB.stop();
@@ -155,8 +151,8 @@ describe('presence across sync-server processes', () => {
         });
         clients.push(bob, phone);
         await Promise.all(clients.map((client) => client.open()));
-        await subscribe(bob, scenario.stream);
-        await subscribe(phone, scenario.stream);
+        await bob.subscribe(scenario.stream);
+        await phone.subscribe(scenario.stream);
         expect(await nthPresence(bob, alicePhone.id, 0)).toMatchObject({ state: 'online' });
 
         const killed = Date.now();

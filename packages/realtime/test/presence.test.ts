@@ -95,10 +95,6 @@ async function listUntil(
   }
 }
 
-async function subscribe(client: TestClient, stream: StreamName): Promise<void> {
-  expect(await client.emitWithAck('subscribe', { stream })).toMatchObject({ ok: true });
-}
-
 describe('presence in a stream', () => {
   test('a device goes online when it subscribes, offline when it unsubscribes or disconnects', async ({
     startNode,
@@ -107,10 +103,10 @@ describe('presence in a stream', () => {
     const node = await startNode();
     const { aliceLaptop, bobPhone } = devicesOf(scenario);
     const bob = await node.connect(bobPhone.token);
-    await subscribe(bob, scenario.stream);
+    await bob.subscribe(scenario.stream);
     const laptop = await node.connect(aliceLaptop.token);
 
-    await subscribe(laptop, scenario.stream);
+    await laptop.subscribe(scenario.stream);
     const expected = {
       stream: scenario.stream,
       userId: aliceLaptop.userId,
@@ -125,7 +121,7 @@ describe('presence in a stream', () => {
     });
     expect(await nthPresence(bob, aliceLaptop.id, 1)).toEqual({ ...expected, state: 'offline' });
 
-    await subscribe(laptop, scenario.stream);
+    await laptop.subscribe(scenario.stream);
     expect(await nthPresence(bob, aliceLaptop.id, 2)).toEqual({ ...expected, state: 'online' });
     laptop.disconnect();
     expect(await nthPresence(bob, aliceLaptop.id, 3)).toEqual({ ...expected, state: 'offline' });
@@ -141,14 +137,14 @@ describe('presence in a stream', () => {
     const node = await startNode({ presencePushMaxMembers: 2 });
     const { aliceLaptop, alicePhone, bobPhone } = devicesOf(scenario);
     const bob = await node.connect(bobPhone.token, 'bob');
-    await subscribe(bob, scenario.stream);
+    await bob.subscribe(scenario.stream);
     const laptop = await node.connect(aliceLaptop.token, 'laptop');
-    await subscribe(laptop, scenario.stream);
+    await laptop.subscribe(scenario.stream);
     // Two sockets in the room: within the limit, pushed.
     expect(await nthPresence(bob, aliceLaptop.id, 0)).toMatchObject({ state: 'online' });
 
     const phone = await node.connect(alicePhone.token, 'phone');
-    await subscribe(phone, scenario.stream);
+    await phone.subscribe(scenario.stream);
     // Once the list shows the phone, its change was announced (the same turn); anything pushed
     // to bob then reached him before the answer to his own list.
     await listUntil(bob, scenario.stream, (members) =>
@@ -165,16 +161,16 @@ describe('presence in a stream', () => {
     const [nodeA, nodeB] = [await startNode(), await startNode()];
     const { aliceLaptop, alicePhone, bobPhone } = devicesOf(scenario);
     const bob = await nodeA.connect(bobPhone.token, 'bob');
-    await subscribe(bob, scenario.stream);
+    await bob.subscribe(scenario.stream);
     const before = Date.now();
     // The laptop's sockets are on two gateways sharing the Redis presence.
     const laptopA = await nodeA.connect(aliceLaptop.token, 'laptop@A');
-    await subscribe(laptopA, scenario.stream);
+    await laptopA.subscribe(scenario.stream);
     await nthPresence(bob, aliceLaptop.id, 0);
     const laptopB = await nodeB.connect(aliceLaptop.token, 'laptop@B');
-    await subscribe(laptopB, scenario.stream);
+    await laptopB.subscribe(scenario.stream);
     const phone = await nodeB.connect(alicePhone.token, 'phone@B');
-    await subscribe(phone, scenario.stream);
+    await phone.subscribe(scenario.stream);
 
     const members = await presenceMembers(bob, scenario.stream);
     expect(members.map((member) => member.deviceId).sort()).toEqual(
@@ -214,9 +210,9 @@ describe('presence in a stream', () => {
     const { aliceLaptop, alicePhone } = devicesOf(scenario);
     const own = streamName('user', aliceLaptop.userId);
     const laptop = await node.connect(aliceLaptop.token);
-    await subscribe(laptop, own);
+    await laptop.subscribe(own);
     const phone = await node.connect(alicePhone.token);
-    await subscribe(phone, own);
+    await phone.subscribe(own);
     expect(await nthPresence(laptop, alicePhone.id, 0)).toEqual({
       stream: own,
       userId: alicePhone.userId,
@@ -241,7 +237,7 @@ describe('presence in a stream', () => {
       ok: false,
       error: { code: 'forbidden', message: expect.stringContaining('subscribe to') },
     });
-    await subscribe(bob, scenario.stream);
+    await bob.subscribe(scenario.stream);
     await bob.emitWithAck('unsubscribe', { stream: scenario.stream });
     expect(await bob.emitWithAck('presence:list', { stream: scenario.stream })).toMatchObject({
       ok: false,
@@ -263,8 +259,8 @@ describe('presence in a stream', () => {
       await node.connect(aliceLaptop.token),
       await node.connect(bobPhone.token),
     ];
-    await subscribe(alice, scenario.stream);
-    await subscribe(bob, scenario.stream);
+    await alice.subscribe(scenario.stream);
+    await bob.subscribe(scenario.stream);
     await nthPresence(alice, bobPhone.id, 0);
     await database.pool.query(
       'DELETE FROM conversation_members WHERE conversation_id = $1 AND user_id = $2',
@@ -285,7 +281,7 @@ describe('presence in a stream', () => {
     const node = await startNode();
     const { alicePhone, bobPhone } = devicesOf(scenario);
     const bob = await node.connect(bobPhone.token);
-    await subscribe(bob, scenario.stream);
+    await bob.subscribe(scenario.stream);
     // Another node wrote the phone's entry once, then died: nobody renews it.
     const ttlMs = 600;
     const deadNode = new RedisPresenceStore({
@@ -323,14 +319,14 @@ describe('presence in a stream', () => {
     const node = await startNode(limits);
     const { aliceLaptop, bobPhone } = devicesOf(scenario);
     const bob = await node.connect(bobPhone.token);
-    await subscribe(bob, scenario.stream);
+    await bob.subscribe(scenario.stream);
     const laptop = await node.connect(aliceLaptop.token);
     const started = Date.now();
     for (let i = 0; i < 30; i++) {
-      await subscribe(laptop, scenario.stream);
+      await laptop.subscribe(scenario.stream);
       await laptop.emitWithAck('unsubscribe', { stream: scenario.stream });
     }
-    await subscribe(laptop, scenario.stream);
+    await laptop.subscribe(scenario.stream);
     // The last change wins: the laptop is online in the end, whatever was skipped.
     await listUntil(bob, scenario.stream, (members) =>
       members.some((member) => member.deviceId === aliceLaptop.id),
@@ -356,8 +352,8 @@ describe('presence without Redis', () => {
     ];
     try {
       await Promise.all([alice.open(), bob.open()]);
-      await subscribe(bob, scenario.stream);
-      await subscribe(alice, scenario.stream);
+      await bob.subscribe(scenario.stream);
+      await alice.subscribe(scenario.stream);
       expect(await nthPresence(bob, aliceLaptop.id, 0)).toMatchObject({ state: 'online' });
       expect(
         (await presenceMembers(bob, scenario.stream)).map((member) => member.deviceId),

@@ -34,11 +34,6 @@ async function connect(server: SyncServer, device: SignedDevice, name: string) {
   return client;
 }
 
-/** Subscribes, expecting the ack to be ok. */
-async function subscribe(client: TestClient, stream: StreamName): Promise<void> {
-  expect(await client.emitWithAck('subscribe', { stream })).toMatchObject({ ok: true });
-}
-
 /** An admin call, expecting `status`; resolves with the body. */
 async function admin<T>(
   server: SyncServer,
@@ -82,7 +77,7 @@ describe('stream inspector: admin routes across two nodes', () => {
     const phoneA = await connect(nodeA, phone!, 'phone@A');
     const laptopB = await connect(nodeB, laptop!, 'laptop@B');
     const bobB = await connect(nodeB, bob!.devices[0]!, 'bob@B');
-    for (const client of [phoneA, laptopB, bobB]) await subscribe(client, scenario.stream);
+    for (const client of [phoneA, laptopB, bobB]) await client.subscribe(scenario.stream);
     await createMessage(database.db, phone!, scenario.conversation.id, { body: 'one' });
     await createMessage(database.db, phone!, scenario.conversation.id, { body: 'two' });
     const { head } = await readStreamPosition(database.db, scenario.stream);
@@ -156,9 +151,9 @@ describe('stream inspector: admin routes across two nodes', () => {
     // One device, two sockets: one on each node.
     const phoneA = await connect(nodeA, phone, 'phone@A');
     const phoneB = await connect(nodeB, phone, 'phone@B');
-    await subscribe(phoneA, scenario.stream);
-    await subscribe(phoneA, ownStream);
-    await subscribe(phoneB, scenario.stream);
+    await phoneA.subscribe(scenario.stream);
+    await phoneA.subscribe(ownStream);
+    await phoneB.subscribe(scenario.stream);
     await createMessage(database.db, phone, scenario.conversation.id, { body: 'hello' });
     const conversationHead = (await readStreamPosition(database.db, scenario.stream)).head;
     const ownHead = (await readStreamPosition(database.db, ownStream)).head;
@@ -241,8 +236,8 @@ describe('stream inspector: admin routes across two nodes', () => {
     const [alice, bob] = scenario.users;
     const aliceA = await connect(nodeA, alice!.devices[0]!, 'alice@A');
     const bobB = await connect(nodeB, bob!.devices[0]!, 'bob@B');
-    await subscribe(aliceA, scenario.stream);
-    await subscribe(bobB, scenario.stream);
+    await aliceA.subscribe(scenario.stream);
+    await bobB.subscribe(scenario.stream);
     const { head } = await readStreamPosition(database.db, scenario.stream);
 
     const answer = await admin<StreamResyncView>(
@@ -276,9 +271,9 @@ describe('stream inspector: admin routes across two nodes', () => {
     const bobStream: StreamName = `user:${bob!.user.id}`;
     const bobB = await connect(nodeB, bobDevice, 'bob@B');
     const aliceB = await connect(nodeB, alice!.devices[0]!, 'alice@B');
-    await subscribe(bobB, scenario.stream);
-    await subscribe(bobB, bobStream);
-    await subscribe(aliceB, scenario.stream);
+    await bobB.subscribe(scenario.stream);
+    await bobB.subscribe(bobStream);
+    await aliceB.subscribe(scenario.stream);
     await createMessage(database.db, alice!.devices[0]!, scenario.conversation.id);
     const heads = {
       conversation: (await readStreamPosition(database.db, scenario.stream)).head,

@@ -36,6 +36,7 @@ export { WaitForTimeoutError, type WaitForTimeoutContext } from './wait-for-time
 export { StateTimeoutError } from './state-timeout-error.js';
 export { UnexpectedEventError } from './unexpected-event-error.js';
 export { AckError, type AckFailure } from './ack-error.js';
+export { AckRefusedError } from './ack-refused-error.js';
 export { ClientClosedError } from './client-closed-error.js';
 export { DeliveryAssertionError, type DeliveryFailure } from './delivery-assertion-error.js';
 export { FleetConnectError, type MemberFailure } from './fleet-connect-error.js';

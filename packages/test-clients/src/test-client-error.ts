@@ -4,6 +4,7 @@ export type TestClientErrorCode =
   | 'state_timeout'
   | 'unexpected_event'
   | 'ack_failed'
+  | 'ack_refused'
   | 'client_closed'
   | 'delivery_mismatch'
   | 'fleet_connect_failed'

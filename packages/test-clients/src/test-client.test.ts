@@ -7,6 +7,7 @@ import {
   type ScriptedServer,
 } from '../test/scripted-server.js';
 import { AckError } from './ack-error.js';
+import { AckRefusedError } from './ack-refused-error.js';
 import { ClientClosedError } from './client-closed-error.js';
 import { DeliveryAssertionError } from './delivery-assertion-error.js';
 import { TestClient } from './test-client.js';
@@ -40,6 +41,24 @@ async function connectAndReceiveThree(): Promise<TestClient> {
 }
 
 describe('TestClient', () => {
+  it('subscribe resolves with the head, and rejects a refusal with its code', async () => {
+    await server.close();
+    server = await startScriptedServer({ head: 5, refuseOtherStreams: true });
+    const client = await connect();
+    expect(await client.subscribe(stream, { since: 2 })).toEqual({ head: 5 });
+    await client.waitForCount('change', 3);
+    const refused = await client.subscribe('user:00000000-0000-4000-8000-000000000000').then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refused).toBeInstanceOf(AckRefusedError);
+    expect(refused).toMatchObject({
+      code: 'ack_refused',
+      event: 'subscribe',
+      error: { code: 'forbidden' },
+    });
+  });
+
   it('rejects connect with the server error data', async () => {
     await expect(connect(BAD_TOKEN)).rejects.toMatchObject({ data: { code: 'unauthorized' } });
   });

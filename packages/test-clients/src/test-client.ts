@@ -1,4 +1,6 @@
+import type { StreamName, SubscribeResult } from '@ccs/protocol';
 import { AckError } from './ack-error.js';
+import { AckRefusedError } from './ack-refused-error.js';
 import { ClientClosedError } from './client-closed-error.js';
 import type { ConnectionState, StateTransition } from './connection-state.js';
 import type { WaitForStateOptions } from './connection-state-machine.js';
@@ -174,6 +176,21 @@ export class TestClient {
         resolve(ack as ClientEventAck<E>);
       });
     });
+  }
+
+  /**
+   * Subscribes to `stream` (replaying after `since`, when given) and resolves with the ack's
+   * head; rejects with an {@link AckRefusedError} when the server refuses.
+   */
+  async subscribe(
+    stream: StreamName,
+    options: { readonly since?: number } & EmitWithAckOptions = {},
+  ): Promise<SubscribeResult> {
+    const { since, ...emit } = options;
+    const payload = { stream, ...(since !== undefined && { since }) };
+    const ack = await this.emitWithAck('subscribe', payload, emit);
+    if (!ack.ok) throw new AckRefusedError('subscribe', payload, ack.error, { client: this.name });
+    return { head: ack.head };
   }
 
   /**

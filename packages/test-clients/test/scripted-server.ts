@@ -29,6 +29,8 @@ export interface ScriptedServerOptions {
   readonly commitAgeMs?: number;
   /** How long each handshake is held, in ms, so that concurrent ones overlap. @default 0 */
   readonly handshakeDelayMs?: number;
+  /** Subscribes to streams other than the scripted one are refused `forbidden`. @default false */
+  readonly refuseOtherStreams?: boolean;
 }
 
 /** Handshakes the server saw: in flight now, the most at once, and in all. */
@@ -86,6 +88,10 @@ export async function startScriptedServer(
     });
     const token = String(socket.handshake.auth['token']);
     socket.on('subscribe', (payload, ack) => {
+      if (options.refuseOtherStreams && payload.stream !== stream) {
+        ack({ ok: false, error: { code: 'forbidden', message: `not allowed: ${payload.stream}` } });
+        return;
+      }
       ack({ ok: true, head });
       // One frame, as the gateway replays: the client must unpack it in order.
       const seqs = [...script({ token, since: payload.since })];
