@@ -315,7 +315,7 @@ export class ChangeRelay implements StreamRelay {
       else byStream.set(change.stream, [change]);
     }
     const tracing = changes.length > 0 ? this.options.tracing : undefined;
-    tracing?.startRead(changes.length);
+    tracing?.startRead(changes);
     try {
       for (const [stream, list] of byStream) await this.deliver(stream, list);
     } finally {

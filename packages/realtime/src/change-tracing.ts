@@ -41,47 +41,77 @@ const DEFAULT_KEPT_WRITES = 10_000;
 export class ChangeTracing {
   private readonly writes = new Map<string, SpanContext>();
   private read: Span | undefined;
+  /** A change is traced when the hash of its stream and seq falls below this (of 2^32). */
+  private readonly threshold: number;
 
+  /**
+   * @param sampleRatio Share of the changes traced (0 < ratio ≤ 1), decided by stream and seq
+   *   alone, so every node makes the same choice for a change and its spans are all kept or
+   *   all left out. A read or an emit is traced when one of its changes is.
+   */
   constructor(
     private readonly tracer: Tracer,
+    sampleRatio = 1,
     private readonly keptWrites = DEFAULT_KEPT_WRITES,
-  ) {}
+  ) {
+    if (!(sampleRatio > 0 && sampleRatio <= 1)) {
+      throw new RangeError(`sampleRatio must be in (0, 1], got ${sampleRatio}`);
+    }
+    this.threshold = sampleRatio * 2 ** 32;
+  }
 
-  /** Runs a write in a `ccs.write` span; remembers the span under the change it made. */
+  /** Whether the change `seq` of `stream` is traced, on every node alike. */
+  traces(stream: StreamName, seq: number): boolean {
+    return this.threshold >= 2 ** 32 || changeHash(stream, seq) < this.threshold;
+  }
+
+  /**
+   * Runs a write; when the change it made is traced (or it failed), records it as a `ccs.write`
+   * span from its start through its commit, and remembers the span under the change.
+   */
   async write<R extends { readonly stream: StreamName; readonly seq: number }>(
     event: WriteEventName,
     transport: WriteTransport,
     deviceId: string,
     run: () => Promise<R>,
   ): Promise<R> {
-    const span = this.tracer.startSpan('ccs.write', {
-      kind: SpanKind.SERVER,
-      attributes: {
-        [TRACE_ATTRIBUTES.event]: event,
-        [TRACE_ATTRIBUTES.transport]: transport,
-        [TRACE_ATTRIBUTES.deviceId]: deviceId,
-      },
-    });
+    const startTime = performance.timeOrigin + performance.now();
+    const start = (): Span =>
+      this.tracer.startSpan('ccs.write', {
+        kind: SpanKind.SERVER,
+        startTime,
+        attributes: {
+          [TRACE_ATTRIBUTES.event]: event,
+          [TRACE_ATTRIBUTES.transport]: transport,
+          [TRACE_ATTRIBUTES.deviceId]: deviceId,
+        },
+      });
+    let result: R;
     try {
-      const result = await run();
+      result = await run();
+    } catch (error) {
+      const span = start();
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+      span.end();
+      throw error;
+    }
+    if (this.traces(result.stream, result.seq)) {
+      const span = start();
       span.setAttributes({
         [TRACE_ATTRIBUTES.stream]: result.stream,
         [TRACE_ATTRIBUTES.seq]: result.seq,
       });
-      this.remember(result.stream, result.seq, span.spanContext());
-      return result;
-    } catch (error) {
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
-      throw error;
-    } finally {
       span.end();
+      this.remember(result.stream, result.seq, span.spanContext());
     }
+    return result;
   }
 
-  /** Starts the span of a read of the change log that found `changes` changes. */
-  startRead(changes: number): void {
+  /** Starts the span of a read of the change log that found `changes`, if one of them is traced. */
+  startRead(changes: readonly ChangeEvent[]): void {
+    if (!changes.some((change) => this.traces(change.stream, change.seq))) return;
     this.read = this.tracer.startSpan('ccs.relay.read', {
-      attributes: { [TRACE_ATTRIBUTES.changes]: changes },
+      attributes: { [TRACE_ATTRIBUTES.changes]: changes.length },
     });
   }
 
@@ -91,8 +121,16 @@ export class ChangeTracing {
     this.read = undefined;
   }
 
-  /** The `ccs.emit` of a stream's changes to `receivers` local sockets; its context, for acks. */
-  emit(stream: StreamName, changes: readonly ChangeEvent[], receivers: number): SpanContext {
+  /**
+   * The `ccs.emit` of a stream's changes to `receivers` local sockets, if one of them is traced;
+   * its context, for acks.
+   */
+  emit(
+    stream: StreamName,
+    changes: readonly ChangeEvent[],
+    receivers: number,
+  ): SpanContext | undefined {
+    if (!changes.some((change) => this.traces(stream, change.seq))) return undefined;
     const links: Link[] = [];
     for (const change of changes) {
       const written = key(stream, change.seq);
@@ -121,7 +159,10 @@ export class ChangeTracing {
     return span.spanContext();
   }
 
-  /** A `ccs.device_ack`: the device holds `seq` of `stream`, linked to the emit that carried it. */
+  /**
+   * A `ccs.device_ack` (when the change is traced): the device holds `seq` of `stream`, linked
+   * to the emit that carried it.
+   */
   deviceAck(
     stream: StreamName,
     seq: number,
@@ -129,6 +170,7 @@ export class ChangeTracing {
     emit: SpanContext | undefined,
     commitToAckMs: number | undefined,
   ): void {
+    if (!this.traces(stream, seq)) return;
     const span = this.tracer.startSpan('ccs.device_ack', {
       kind: SpanKind.SERVER,
       ...(emit && { links: [{ context: emit }] }),
@@ -151,3 +193,14 @@ export class ChangeTracing {
 }
 
 const key = (stream: StreamName, seq: number): string => `${stream}#${seq}`;
+
+/** 32-bit FNV-1a of `stream#seq`: the same on every node and in every process. */
+function changeHash(stream: StreamName, seq: number): number {
+  const text = key(stream, seq);
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}

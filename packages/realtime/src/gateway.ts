@@ -79,6 +79,11 @@ export interface GatewayOptions {
    * `ccs.device_ack` (see {@link ChangeTracing}). Nothing is traced without one.
    */
   readonly tracer?: Tracer;
+  /**
+   * Share of the changes traced when there is a `tracer`, chosen by stream and seq, so every
+   * node keeps or leaves out the same changes. @default 1
+   */
+  readonly traceSampleRatio?: number;
   /** Tuning of the default {@link ChangeRelay}, and how its changes are framed. */
   readonly relay?: GatewayRelayOptions;
   /**
@@ -177,7 +182,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const typing = new TypingThrottle();
   const readAccess = batchedAccessReads(authDb);
   const recentCommits = new RecentCommits();
-  const tracing = options.tracer ? new ChangeTracing(options.tracer) : undefined;
+  const tracing = options.tracer
+    ? new ChangeTracing(options.tracer, options.traceSampleRatio)
+    : undefined;
 
   const deps: RelayDeps = {
     db,

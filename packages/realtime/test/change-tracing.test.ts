@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { ChangeEvent } from '@ccs/protocol';
+import { streamName, type ChangeEvent } from '@ccs/protocol';
 import { TestClient } from '@ccs/test-clients';
 import {
   InMemorySpanExporter,
   SimpleSpanProcessor,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
-import { describe, expect, onTestFinished } from 'vitest';
-import { TRACE_ATTRIBUTES as A } from '../src/change-tracing.js';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { ChangeTracing, TRACE_ATTRIBUTES as A } from '../src/change-tracing.js';
 import { devicesOf, test } from './gateway-fixtures.js';
 import { startGatewayHarness } from './gateway-harness.js';
 
@@ -99,5 +99,66 @@ describe('tracing a change from its write to the device', () => {
     });
     expect(ack.attributes[A.commitToAckMs]).toBeGreaterThanOrEqual(0);
     expect(ack.links.map((link) => link.context.spanId)).toEqual([emit!.spanContext().spanId]);
+  });
+});
+
+describe('sampling (traceSampleRatio)', () => {
+  const stream = streamName('conversation', '6f1c2b8e-1d2a-4c3b-9e4f-5a6b7c8d9e0f');
+  const change = (seq: number): ChangeEvent =>
+    ({
+      stream,
+      seq,
+      kind: 'message.created',
+      data: {},
+      committedAt: new Date(0).toISOString(),
+      writtenAt: new Date(0).toISOString(),
+    }) as unknown as ChangeEvent;
+  const traced = (ratio: number) => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new TracerProvider({
+      spanProcessors: [new SimpleSpanProcessor({ exporter })],
+    });
+    return { exporter, tracing: new ChangeTracing(provider.getTracer('test'), ratio) };
+  };
+
+  it('traces about that share of the changes, the same ones on every node', () => {
+    const seqs = Array.from({ length: 4000 }, (_, i) => i + 1);
+    const one = traced(0.25).tracing;
+    const other = traced(0.25).tracing;
+    const chosen = seqs.filter((seq) => one.traces(stream, seq));
+    expect(chosen.length / seqs.length).toBeGreaterThan(0.22);
+    expect(chosen.length / seqs.length).toBeLessThan(0.28);
+    expect(seqs.filter((seq) => other.traces(stream, seq))).toEqual(chosen);
+    expect(seqs.every((seq) => traced(1).tracing.traces(stream, seq))).toBe(true);
+  });
+
+  it("keeps a traced change's read, emit, ack and write, and nothing of the others", async () => {
+    const { exporter, tracing } = traced(0.25);
+    const seqs = Array.from({ length: 40 }, (_, i) => i + 1);
+    const kept = seqs.find((seq) => tracing.traces(stream, seq))!;
+    const left = seqs.find((seq) => !tracing.traces(stream, seq))!;
+    for (const seq of [kept, left]) {
+      await tracing.write('message:send', 'socket', 'device-1', async () => ({ stream, seq }));
+      tracing.startRead([change(seq)]);
+      const emit = tracing.emit(stream, [change(seq)], 3);
+      tracing.endRead();
+      tracing.deviceAck(stream, seq, 'device-2', emit, 5);
+      expect(emit === undefined).toBe(seq === left);
+    }
+    const spans = exporter.getFinishedSpans();
+    expect(spans.map((span) => span.name).sort()).toEqual([
+      'ccs.device_ack',
+      'ccs.emit',
+      'ccs.relay.read',
+      'ccs.write',
+    ]);
+    const emit = spans.find((span) => span.name === 'ccs.emit')!;
+    expect(emit.attributes[A.firstSeq]).toBe(kept);
+    expect(emit.links).toHaveLength(1); // to the write of the kept change
+  });
+
+  it('refuses a ratio outside (0, 1]', () => {
+    expect(() => traced(0)).toThrow(RangeError);
+    expect(() => traced(1.5)).toThrow(RangeError);
   });
 });

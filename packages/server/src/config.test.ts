@@ -64,6 +64,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ CCS_OTLP_ENDPOINT: 'collector:4318' })).toThrow(/CCS_OTLP_ENDPOINT/);
   });
 
+  it('traces a tenth of the changes unless told another share in (0, 1]', () => {
+    expect(loadConfig({}).otlpSampleRatio).toBe(0.1);
+    expect(loadConfig({ CCS_OTLP_SAMPLE_RATIO: '1' }).otlpSampleRatio).toBe(1);
+    for (const bad of ['0', '1.5', 'all']) {
+      expect(() => loadConfig({ CCS_OTLP_SAMPLE_RATIO: bad })).toThrow(/CCS_OTLP_SAMPLE_RATIO/);
+    }
+  });
+
   it('passes only the limits that are set, leaving the rest to the gateway', () => {
     expect(loadConfig({}).limits).toEqual({});
     expect(

@@ -1,4 +1,10 @@
-export { loadConfig, ConfigError, type ServerRole, type SyncServerConfig } from './config.js';
+export {
+  loadConfig,
+  ConfigError,
+  DEFAULT_TRACE_SAMPLE_RATIO,
+  type ServerRole,
+  type SyncServerConfig,
+} from './config.js';
 export {
   startService,
   startSyncServer,
@@ -8,6 +14,7 @@ export {
   type WorkerServer,
 } from './sync-server.js';
 export { createServiceLogger, type ServiceLoggerOptions } from './log-redaction.js';
+export { startServiceTracing, type ServiceTracing, type TracingCounts } from './tracing.js';
 export { mintDevToken, DevTokenError, type DevTokenRequest } from './dev-tokens.js';
 export type {
   DevicePresenceView,

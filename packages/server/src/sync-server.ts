@@ -279,7 +279,7 @@ export async function startSyncServer(
   const tracing = config.otlpEndpoint ? startServiceTracing(config.otlpEndpoint) : undefined;
   const gateway = await startGateway({
     io,
-    ...(tracing && { tracer: tracing.tracer }),
+    ...(tracing && { tracer: tracing.tracer, traceSampleRatio: config.otlpSampleRatio }),
     db: database.db,
     authDb: authDatabase.db,
     jwtSecret: config.jwtSecret,

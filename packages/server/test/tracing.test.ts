@@ -5,7 +5,8 @@ import { seedConversationScenario } from '@ccs/fixtures';
 import type { ChangeEvent } from '@ccs/protocol';
 import { TestClient } from '@ccs/test-clients';
 import { TEST_SERVER_JWT_SECRET } from '@ccs/test-server';
-import { describe, expect, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { startServiceTracing, TRACE_EXPORT_BATCH_SIZE } from '../src/tracing.js';
 import { test } from './server-fixtures.js';
 
 /** An OTLP/HTTP endpoint of the test's own: what the server posts to it. */
@@ -34,7 +35,10 @@ describe('tracing (CCS_OTLP_ENDPOINT)', () => {
     startServer,
   }) => {
     const receiver = await otlpReceiver();
-    const server = await startServer({ CCS_OTLP_ENDPOINT: receiver.url });
+    const server = await startServer({
+      CCS_OTLP_ENDPOINT: receiver.url,
+      CCS_OTLP_SAMPLE_RATIO: '1',
+    });
     const scenario = await seedConversationScenario(database.db, {
       jwtSecret: TEST_SERVER_JWT_SECRET,
     });
@@ -65,5 +69,20 @@ describe('tracing (CCS_OTLP_ENDPOINT)', () => {
     }
     expect(exported).toContain('ccs-sync-server');
     expect(exported).toContain(scenario.stream);
+  });
+});
+
+describe('startServiceTracing', () => {
+  it('exports in small batches (a batch is serialised in one go on the event loop), and counts what it ended and exported', async () => {
+    const receiver = await otlpReceiver();
+    const tracing = startServiceTracing(receiver.url);
+    const spans = 2 * TRACE_EXPORT_BATCH_SIZE + 3;
+    for (let i = 0; i < spans; i++) tracing.tracer.startSpan(`span ${i}`).end();
+    expect(tracing.counts().spansEnded).toBe(spans);
+    await tracing.close();
+    expect(tracing.counts()).toEqual({ spansEnded: spans, spansExported: spans });
+    const perPost = receiver.posts.map((post) => post.body.match(/"spanId"/g)?.length ?? 0);
+    expect(perPost.reduce((sum, count) => sum + count, 0)).toBe(spans);
+    expect(Math.max(...perPost)).toBe(TRACE_EXPORT_BATCH_SIZE);
   });
 });
