@@ -1,5 +1,6 @@
 import { Emitter } from '@socket.io/component-emitter';
 import {
+  DEFAULT_RECEIVED_REPORT_MS,
   EVENTS,
   ReceivedReporter,
   type Ack,
@@ -51,7 +52,7 @@ export interface ClientOptions {
   /**
    * At most how often the client tells the server the last seq it holds of its streams
    * (`changes:received`, unanswered: the operators' view of each device's lag, and the
-   * commit-to-device latency metric); 0 never tells. @default 500
+   * commit-to-device latency metric); 0 never tells. @default 1000
    */
   readonly receivedReportMs?: number;
 }
@@ -163,7 +164,7 @@ export class CcsClient extends Emitter<ClientEvents, ClientEvents> {
       isConnected: () => this.socket.connected,
       events: this,
     });
-    const reportEveryMs = options.receivedReportMs ?? 500;
+    const reportEveryMs = options.receivedReportMs ?? DEFAULT_RECEIVED_REPORT_MS;
     this.reporter =
       reportEveryMs > 0
         ? new ReceivedReporter(reportEveryMs, (payload) => {

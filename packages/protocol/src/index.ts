@@ -134,4 +134,8 @@ export {
   MAX_RECEIVED_STREAMS,
   type ChangesReceivedPayload,
 } from './received-payloads.js';
-export { ReceivedReporter, type ReporterClock } from './received-reporter.js';
+export {
+  DEFAULT_RECEIVED_REPORT_MS,
+  ReceivedReporter,
+  type ReporterClock,
+} from './received-reporter.js';

@@ -63,9 +63,9 @@ function reporter(intervalMs = 500) {
 }
 
 describe('ReceivedReporter', () => {
-  it('reports a first change after a random part of half the interval, with how long it was held', () => {
+  it('reports a first change after a random part of the interval, with how long it was held', () => {
     const { clock, sent, reports } = reporter();
-    clock.nextRandom = 0.5; // 0.5 × 250 ms
+    clock.nextRandom = 0.25; // 0.25 × 500 ms
     reports.received(a, 1);
     clock.advance(100);
     reports.received(a, 2); // meanwhile: the same report
@@ -83,7 +83,7 @@ describe('ReceivedReporter', () => {
       clock.advance(1000);
       return sent[0]!.at;
     });
-    expect(times).toEqual([0, 62.5, 125, 247.5]);
+    expect(times).toEqual([0, 125, 250, 495]);
   });
 
   it('sends at most one report per interval under a steady stream of changes', () => {
@@ -96,6 +96,16 @@ describe('ReceivedReporter', () => {
     // 2 s of changes every ms (no spread drawn): at 0, 500, 1000, 1500 and 2000 ms.
     expect(sent.map((report) => report.at)).toEqual([0, 500, 1000, 1500, 2000]);
     expect(sent.at(-1)).toMatchObject({ streams: { [a]: 2000 }, heldMs: { [a]: 1 } });
+  });
+
+  it('keeps the part of the interval it drew while changes keep coming', () => {
+    const { clock, sent, reports } = reporter();
+    clock.nextRandom = 0.6; // first report 300 ms after the first change
+    for (let seq = 1; seq <= 1600; seq++) {
+      reports.received(a, seq);
+      clock.advance(1);
+    }
+    expect(sent.map((report) => report.at)).toEqual([300, 800, 1300]);
   });
 
   it('names only the streams that received since the last report, and never lowers a seq', () => {

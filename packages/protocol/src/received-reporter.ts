@@ -1,6 +1,14 @@
 import type { ChangesReceivedPayload } from './received-payloads.js';
 import type { StreamName } from './streams.js';
 
+/**
+ * How often at most a device reports by default (`@ccs/client`'s `receivedReportMs`): once a
+ * second keeps each subscriber's lag as operators see it at most a second old, and costs the
+ * gateway one small event per device per second while changes flow (see the delivery bench's
+ * device-acks variant).
+ */
+export const DEFAULT_RECEIVED_REPORT_MS = 1000;
+
 /** The clock, timers and randomness a {@link ReceivedReporter} runs on (hand-moved ones in tests). */
 export interface ReporterClock {
   now(): number;
@@ -21,9 +29,11 @@ const systemClock: ReporterClock = {
  * A device's `changes:received` reports: at most one per `intervalMs`, naming the highest seq
  * held of each stream that received since the last report and how long it has been held
  * (`heldMs`, so the server times the commit to the device's receipt, not to the report). The
- * first change after a quiet interval is reported after a random part of half the interval, so
- * the devices of a room that all got the same change at the same moment do not all report at
- * that moment; changes that come meanwhile leave with it.
+ * first change after a quiet interval is reported after a random part of the interval, so the
+ * devices of a room that all got the same change at the same moment do not all report at that
+ * moment, nor in the same part of every interval after it (their reports keep that phase while
+ * changes keep coming, so the server gets them evenly over time); changes that come meanwhile
+ * leave with it.
  */
 export class ReceivedReporter {
   private readonly held = new Map<StreamName, { seq: number; at: number }>();
@@ -46,7 +56,7 @@ export class ReceivedReporter {
     this.held.set(stream, { seq, at: this.clock.now() });
     this.unreported.add(stream);
     if (this.timer !== undefined) return;
-    const spread = (this.clock.random() * this.intervalMs) / 2;
+    const spread = this.clock.random() * this.intervalMs;
     const wait = Math.max(spread, this.lastReportAt + this.intervalMs - this.clock.now());
     this.timer = this.clock.setTimeout(() => this.report(), wait);
   }
