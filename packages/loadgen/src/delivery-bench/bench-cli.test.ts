@@ -1,3 +1,5 @@
+import { DEFAULT_RECEIVED_REPORT_MS } from '@ccs/protocol';
+import { DEFAULT_TRACE_SAMPLE_RATIO } from '@ccs/server';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -45,13 +47,15 @@ describe('parseBenchOptions', () => {
 
   it('runs the variants with the SDK report interval and three overhead rounds by default', () => {
     expect(parse([])).toMatchObject({
-      ackIntervalMs: 500,
+      ackIntervalMs: DEFAULT_RECEIVED_REPORT_MS,
+      traceSampleRatio: DEFAULT_TRACE_SAMPLE_RATIO,
       overheadRounds: 3,
       gatewayMetrics: true,
     });
     expect(parse(['--quick']).overheadRounds).toBe(1);
+    expect(parse(['--trace-sample-ratio', '1']).traceSampleRatio).toBe(1);
     expect(
-      parse(['--ack-interval-ms', '1000', '--overhead-rounds', '2', '--no-gateway-metrics']),
-    ).toMatchObject({ ackIntervalMs: 1000, overheadRounds: 2, gatewayMetrics: false });
+      parse(['--ack-interval-ms', '250', '--overhead-rounds', '2', '--no-gateway-metrics']),
+    ).toMatchObject({ ackIntervalMs: 250, overheadRounds: 2, gatewayMetrics: false });
   });
 });

@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_RECEIVED_REPORT_MS } from '@ccs/protocol';
+import { DEFAULT_TRACE_SAMPLE_RATIO } from '@ccs/server';
 import { Command, InvalidArgumentError } from 'commander';
 import type { RelayTuning } from './bench-ipc.js';
 
@@ -32,6 +34,8 @@ export interface BenchOptions {
   readonly gatewayMetrics: boolean;
   /** How often at most each device reports `changes:received` in the device-acks variant. */
   readonly ackIntervalMs: number;
+  /** Share of the changes the tracing variant traces (the sync-server's default). */
+  readonly traceSampleRatio: number;
   /** Rounds of the moderate load (plain CCS, device acks, tracing) for the overhead comparison. */
   readonly overheadRounds: number;
   readonly relay: RelayTuning;
@@ -65,6 +69,7 @@ interface RawOptions {
   gatewayConnections: number;
   gatewayMetrics: boolean;
   ackIntervalMs: number;
+  traceSampleRatio: number;
   overheadRounds?: number;
   relayBusyTickMs?: number;
   relayIdleTickMs?: number;
@@ -74,6 +79,12 @@ interface RawOptions {
   waitQuietSeconds: number;
   busyRetries: number;
   setupSql?: string;
+}
+
+function sampleRatio(value: string): number {
+  const parsed = Number(value);
+  if (!(parsed > 0 && parsed <= 1)) throw new InvalidArgumentError('must be in (0, 1]');
+  return parsed;
 }
 
 function positiveInteger(value: string): number {
@@ -151,7 +162,13 @@ const program = new Command('realtime-bench')
     '--ack-interval-ms <n>',
     'device-acks variant: changes:received at most this often per device (@ccs/client default)',
     positiveInteger,
-    500,
+    DEFAULT_RECEIVED_REPORT_MS,
+  )
+  .option(
+    '--trace-sample-ratio <ratio>',
+    'tracing variant: share of the changes traced, in (0, 1] (CCS_OTLP_SAMPLE_RATIO default)',
+    sampleRatio,
+    DEFAULT_TRACE_SAMPLE_RATIO,
   )
   .option(
     '--overhead-rounds <n>',
@@ -221,6 +238,7 @@ export function parseBenchOptions(
     gatewayConnections: raw.gatewayConnections,
     gatewayMetrics: raw.gatewayMetrics,
     ackIntervalMs: raw.ackIntervalMs,
+    traceSampleRatio: raw.traceSampleRatio,
     overheadRounds: raw.overheadRounds ?? (quick ? 1 : 3),
     relay: {
       ...(raw.relayBusyTickMs !== undefined && { busyTickMs: raw.relayBusyTickMs }),

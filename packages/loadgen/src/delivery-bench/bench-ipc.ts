@@ -3,8 +3,8 @@
  * `ChildLink`), and what they carry.
  */
 import type { StreamName } from '@ccs/protocol';
+import type { TracingCounts } from '@ccs/server';
 import type { PhaseProgress, TallyReport } from '../measure/delivery-tallies.js';
-import type { TracingCounts } from './bench-tracing.js';
 import type { LatencySummary } from './latency-summary.js';
 
 /** The two things the bench compares. */
@@ -35,9 +35,11 @@ export interface BenchServerConfig {
   readonly metrics: boolean;
   /**
    * Trace every change (the gateway's `tracer`), exported in batches over OTLP/HTTP to this
-   * endpoint (see bench-tracing.ts); none: no tracer.
+   * endpoint by `@ccs/server`'s `startServiceTracing`, as the sync-server does; none: no tracer.
    */
   readonly otlpEndpoint?: string;
+  /** Share of the changes traced (the gateway's `traceSampleRatio`). */
+  readonly traceSampleRatio: number;
 }
 
 /** A bare-emit load, run inside the server process on the sockets the gateway holds. */

@@ -25,6 +25,7 @@ function phase(overrides: Partial<PhaseResult> = {}): PhaseResult {
     writesPerSec: 500,
     expectedDeliveries: 100_000,
     receivedDeliveries: 100_000,
+    silentClients: 0,
     durationSec: 10,
     tailMs: 5,
     writeErrors: 0,
@@ -74,6 +75,7 @@ const setup: BenchSetup = {
   gatewayConnections: 10,
   gatewayMetrics: true,
   ackIntervalMs: 250,
+  traceSampleRatio: 0.1,
   overheadRounds: 3,
   moderateWritesPerSec: 500,
   phaseSeconds: 10,
@@ -132,9 +134,12 @@ function report(
     saturation: {
       ccs: saturation([48_000, 52_000, 50_000]),
       bareEmit: saturation([90_000, 100_000, 110_000]),
-      ccsDeviceAcks: saturation(overrides.deviceAcksSaturation ?? [49_000, 47_000, 48_000]),
-      ccsTracing: saturation(overrides.tracingSaturation ?? [50_000, 49_000, 51_000]),
       ccsUncoalesced: saturation([45_000]),
+    },
+    overheadSaturation: {
+      ccs: saturation([58_000, 62_000, 60_000]),
+      ccsDeviceAcks: saturation(overrides.deviceAcksSaturation ?? [59_000, 57_000, 58_000]),
+      ccsTracing: saturation(overrides.tracingSaturation ?? [60_000, 59_000, 61_000]),
     },
     writeCeiling,
     streamsFlatness: flatness(overrides.flatnessRatio ?? 1.01),
@@ -170,8 +175,8 @@ describe('buildBenchReport', () => {
       streamsFlatnessWithin10Pct: true, // 1.01
       idleQueriesPerSecAtMost50: true, // 19.4
       noLossNoDuplicatesInOrder: true,
-      deviceAcksOverheadWithin5Pct: true, // saturation 48,000 ÷ 50,000 = 0.96
-      tracingOverheadWithin5Pct: true, // 50,000 ÷ 50,000
+      deviceAcksOverheadWithin5Pct: true, // saturation 58,000 ÷ 60,000 = 0.967
+      tracingOverheadWithin5Pct: true, // 60,000 ÷ 60,000
     });
     const slow = report({
       moderate: {
@@ -261,9 +266,12 @@ describe('buildBenchReport', () => {
       saturation: {
         ccs: saturation([10]),
         bareEmit: saturation([0]),
+        ccsUncoalesced: saturation([10]),
+      },
+      overheadSaturation: {
+        ccs: saturation([10]),
         ccsDeviceAcks: saturation([10]),
         ccsTracing: saturation([10]),
-        ccsUncoalesced: saturation([10]),
       },
       writeCeiling,
       streamsFlatness: flatness(1),
@@ -284,14 +292,14 @@ describe('buildBenchReport', () => {
         ccsDeviceAcks: [9.5, 9, 30],
         ccsTracing: [9, 9, 9],
       }),
-      deviceAcksSaturation: [47_000, 46_000, 47_500],
+      deviceAcksSaturation: [57_000, 56_000, 57_500],
     });
     const acks = built.overhead.deviceAcks;
     // Medians of the rounds: p99 9 → 9.5.
     expect(acks.moderate).toMatchObject({ ratio: 1, throughputOverhead: 0, p99Ratio: 1.056 });
     expect(acks.moderate.plain.p99Rounds).toMatchObject({ median: 9, spreadPct: 22.2 });
-    // Medians of the searches: 50,000 → 47,000.
-    expect(acks.saturation).toMatchObject({ ratio: 0.94, throughputOverhead: 0.06 });
+    // Medians of the searches: 60,000 → 57,000.
+    expect(acks.saturation).toMatchObject({ ratio: 0.95, throughputOverhead: 0.05 });
     expect(acks.within5Pct).toBe(false);
     expect(built.overhead.tracing.moderate.p99Ratio).toBe(1);
     expect(built.overhead.tracing.within5Pct).toBe(true);
@@ -299,8 +307,8 @@ describe('buildBenchReport', () => {
       deviceAcksOverheadWithin5Pct: false,
       tracingOverheadWithin5Pct: true,
     });
-    expect(built.saturation.ccsDeviceAcks.repeats.median).toBe(47_000);
-    expect(built.saturationSteps.ccsTracing).toHaveLength(3);
+    expect(built.overheadSaturation.ccsDeviceAcks.repeats.median).toBe(57_000);
+    expect(built.overheadSaturationSteps.ccsTracing).toHaveLength(3);
     expect(built.overheadRounds.ccsDeviceAcks.map((round) => round.p99Ms)).toEqual([9.5, 9, 30]);
   });
 });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 // Like the tests, the bench runs on a throwaway database cloned from the migrated template.
 import { createTestDatabase, ensureTemplateDatabase, type TestDatabase } from '@ccs/test-env';
 import type { ClientDevice, ClientWorkerCalls, RelayTuning, ServerCalls } from './bench-ipc.js';
@@ -32,6 +33,8 @@ export interface BenchRigOptions {
   readonly gatewayConnections: number;
   /** Give the gateway Prometheus metrics, as the sync-server does. */
   readonly gatewayMetrics: boolean;
+  /** Share of the changes a traced gateway traces. */
+  readonly traceSampleRatio: number;
   /** Time the relay's broadcasts (diagnostics; see relay-probe.ts). */
   readonly probeRelay: boolean;
   /** Extra Node flags for the server process (e.g. `--cpu-prof`). */
@@ -95,6 +98,15 @@ export async function startBenchRig(options: BenchRigOptions): Promise<StartedBe
       },
     );
     teardown.push(() => database.drop());
+    // The same database, committing without waiting for the WAL to reach the disk (the
+    // overhead comparisons: see `CommitMode`).
+    const asyncPool = new pg.Pool({
+      connectionString: database.url,
+      max: options.writerConnections,
+      options: '-c synchronous_commit=off',
+      application_name: 'ccs-bench-async-writer',
+    });
+    teardown.push(() => asyncPool.end());
     const waits = await WaitEventSampler.connect(database.url);
     teardown.push(() => waits.close());
     const otlp = await startOtlpReceiver();
@@ -164,6 +176,7 @@ export async function startBenchRig(options: BenchRigOptions): Promise<StartedBe
         relay,
         probeRelay: options.probeRelay,
         metrics: options.gatewayMetrics,
+        traceSampleRatio: options.traceSampleRatio,
         ...(tracing && { otlpEndpoint: otlp.url }),
       });
       const address = `http://127.0.0.1:${port}`;
@@ -236,7 +249,11 @@ export async function startBenchRig(options: BenchRigOptions): Promise<StartedBe
       rig: {
         server,
         clients,
-        writer: new MessageWriter(database.pool, directory.conversations, options.bodyBytes),
+        writer: new MessageWriter(
+          { durable: database.pool, asynchronous: asyncPool },
+          directory.conversations,
+          options.bodyBytes,
+        ),
         conversations: directory.conversations,
         bodyBytes: options.bodyBytes,
         writerTickMs: options.writerTickMs,

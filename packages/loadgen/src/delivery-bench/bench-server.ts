@@ -7,6 +7,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createDatabase, type DatabaseHandle } from '@ccs/db';
+import { startServiceTracing, type ServiceTracing, type TracingCounts } from '@ccs/server';
 import { pino } from 'pino';
 import { Server } from 'socket.io';
 import { Registry } from 'prom-client';
@@ -20,7 +21,6 @@ import { serveParentCalls } from '../ipc/parent-calls.js';
 import { QueryCounter } from '../measure/query-counter.js';
 import { runBareLoad } from './bare-emitter.js';
 import type { ServerCalls } from './bench-ipc.js';
-import { startBenchTracing, type BenchTracing } from './bench-tracing.js';
 import { RelayProbe } from './relay-probe.js';
 
 interface Running {
@@ -29,11 +29,24 @@ interface Running {
   readonly database: DatabaseHandle;
   readonly probe: RelayProbe | undefined;
   readonly counter: QueryCounter;
-  readonly tracing: BenchTracing | undefined;
+  readonly tracing: ServiceTracing | undefined;
 }
 
 let running: Running | undefined;
 let lastLoop = performance.eventLoopUtilization();
+/** The tracing counts at the previous `phaseStats`. */
+let tracingTaken: TracingCounts = { spansEnded: 0, spansExported: 0 };
+
+/** The spans ended and exported since the previous call. */
+function takeTracingCounts(tracing: ServiceTracing): TracingCounts {
+  const now = tracing.counts();
+  const counts = {
+    spansEnded: now.spansEnded - tracingTaken.spansEnded,
+    spansExported: now.spansExported - tracingTaken.spansExported,
+  };
+  tracingTaken = now;
+  return counts;
+}
 
 function requireRunning(): Running {
   if (!running) throw new Error('bench server not started; call start first');
@@ -57,7 +70,8 @@ serveParentCalls<ServerCalls>({
     const probe = config.probeRelay ? new RelayProbe() : undefined;
     // As the sync-server runs it: metrics on a registry (nobody scrapes it here), and spans
     // batched over OTLP/HTTP when traced.
-    const tracing = config.otlpEndpoint ? startBenchTracing(config.otlpEndpoint) : undefined;
+    const tracing = config.otlpEndpoint ? startServiceTracing(config.otlpEndpoint) : undefined;
+    tracingTaken = { spansEnded: 0, spansExported: 0 };
     const gateway = await startGateway({
       io,
       db: database.db,
@@ -69,7 +83,7 @@ serveParentCalls<ServerCalls>({
       limits: { eventsPerBatch: 1_000_000, refusalsPerSecond: 1_000_000 },
       ...(probe && { createRelay: probe.factory(config.relay) }),
       ...(config.metrics && { metrics: createGatewayMetrics(new Registry()) }),
-      ...(tracing && { tracer: tracing.tracer }),
+      ...(tracing && { tracer: tracing.tracer, traceSampleRatio: config.traceSampleRatio }),
     });
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
     running = { io, gateway, database, probe, counter, tracing };
@@ -84,7 +98,7 @@ serveParentCalls<ServerCalls>({
     lastLoop = now;
     const counts = running?.counter.take() ?? { queries: 0, checkouts: 0 };
     const relay = running?.probe?.take();
-    const tracing = running?.tracing?.take();
+    const tracing = running?.tracing && takeTracingCounts(running.tracing);
     return {
       eventLoop,
       poolCheckouts: counts.checkouts,

@@ -14,7 +14,7 @@ import type {
   ServerPhaseStats,
 } from './bench-ipc.js';
 import { latencySummary, type LatencySummary } from './latency-summary.js';
-import type { MessageWriter } from './message-writer.js';
+import type { CommitMode, MessageWriter } from './message-writer.js';
 import type { OtlpReceiver } from './otlp-receiver.js';
 
 /** The processes and generators a phase drives. */
@@ -85,12 +85,19 @@ export interface PhaseResult extends LatencySummary {
   readonly writesPerSec: number;
   readonly expectedDeliveries: number;
   readonly receivedDeliveries: number;
+  /**
+   * Subscribers of the streams written that received nothing of the phase: with `lost`, tells
+   * devices that got nothing from changes nobody got.
+   */
+  readonly silentClients: number;
   /** From the first write to the last delivery. */
   readonly durationSec: number;
   /** From the last write to the last delivery. */
   readonly tailMs: number;
   readonly writeErrors: number;
   readonly disconnects: number;
+  /** CCS: `asynchronous` when the writes committed with `synchronous_commit = off`. */
+  readonly commits?: CommitMode;
   /** Attempts this result took (more than 1 when other processes disturbed earlier ones). */
   readonly attempts: number;
   /** Cores used while the load ran, per process group; `other` is everything else. */
@@ -184,16 +191,20 @@ export class LoadPhaseRunner {
 
   /**
    * Runs a phase, again when something else on the machine disturbed it (see `busyRetry`),
-   * unless `retryWhenBusy` is false (a warm-up).
+   * unless `retryWhenBusy` is false (a warm-up). CCS writes commit `durable` (the default) or
+   * `asynchronous` (see {@link CommitMode}).
    */
   async run(
     mode: LoadMode,
     writesPerSec: number,
     durationMs: number,
-    { retryWhenBusy = true }: { readonly retryWhenBusy?: boolean } = {},
+    {
+      retryWhenBusy = true,
+      commits = 'durable',
+    }: { readonly retryWhenBusy?: boolean; readonly commits?: CommitMode } = {},
   ): Promise<PhaseResult> {
     for (let attempt = 1; ; attempt++) {
-      const result = await this.runOnce(mode, writesPerSec, durationMs, attempt);
+      const result = await this.runOnce(mode, writesPerSec, durationMs, attempt, commits);
       const other = result.cpuCores['other'] ?? 0;
       if (!retryWhenBusy || other <= this.rig.busyRetry.maxOtherCores || this.retriesLeft <= 0) {
         return result;
@@ -208,6 +219,7 @@ export class LoadPhaseRunner {
     writesPerSec: number,
     durationMs: number,
     attempts: number,
+    commits: CommitMode,
   ): Promise<PhaseResult> {
     const { rig } = this;
     const phase = this.nextPhase++;
@@ -223,7 +235,13 @@ export class LoadPhaseRunner {
     const startMicros = nowMicros();
     const sent: LoadSent =
       mode === 'ccs'
-        ? await rig.writer.run({ phase, writesPerSec, durationMs, tickMs: rig.writerTickMs })
+        ? await rig.writer.run({
+            phase,
+            writesPerSec,
+            durationMs,
+            tickMs: rig.writerTickMs,
+            commits,
+          })
         : await rig.server.call('bareLoad', {
             phase,
             writesPerSec,
@@ -244,9 +262,12 @@ export class LoadPhaseRunner {
     const subscribers = new Map(rig.conversations.map((c) => [c.stream, c.subscribers]));
     let expected = 0;
     let written = 0;
+    let listening = 0;
     for (const [stream, count] of Object.entries(sent.sentPerStream)) {
-      expected += count * (subscribers.get(stream as BenchConversation['stream']) ?? 0);
+      const streamSubscribers = subscribers.get(stream as BenchConversation['stream']) ?? 0;
+      expected += count * streamSubscribers;
       written += count;
+      if (count > 0) listening += streamSubscribers;
     }
     await this.drain(phase, expected);
     const ackCounts = await Promise.all(
@@ -262,6 +283,7 @@ export class LoadPhaseRunner {
     let outOfOrder = 0;
     let resyncs = 0;
     let lateDeliveries = 0;
+    let receivingClients = 0;
     let disconnects = 0;
     let lastReceiveMicros = writesEndMicros;
     for (const report of reports) {
@@ -272,6 +294,7 @@ export class LoadPhaseRunner {
       outOfOrder += report.outOfOrder;
       resyncs += report.resyncs;
       lateDeliveries += report.lateDeliveries;
+      receivingClients += report.receivingClients;
       disconnects += report.disconnects;
       lastReceiveMicros = Math.max(lastReceiveMicros, report.lastReceiveMicros);
     }
@@ -289,6 +312,7 @@ export class LoadPhaseRunner {
       writesPerSec: round(written / (sent.elapsedMs / 1000)),
       expectedDeliveries: expected,
       receivedDeliveries: received,
+      silentClients: Math.max(0, listening - receivingClients),
       durationSec: round(durationSec, 2),
       tailMs: round(Math.max(0, lastReceiveMicros - writesEndMicros) / 1000),
       writeErrors: sent.errors,
@@ -304,6 +328,7 @@ export class LoadPhaseRunner {
         postgresWaits: { meanActive: rig.waits.meanActive, shares: waitShares },
       }),
       ...(sent.commit && { commit: sent.commit }),
+      ...(mode === 'ccs' && commits === 'asynchronous' && { commits }),
       ...deviceAckSummary(ackCounts, ackSec),
       ...tracingSummary(serverStats, exported, loadSec),
       ...relaySummary(serverStats),

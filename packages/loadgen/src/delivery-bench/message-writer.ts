@@ -19,6 +19,15 @@ import { latencySummary } from './latency-summary.js';
 const INSERT_MESSAGE = `INSERT INTO messages (conversation_id, author_id, device_id, client_id, body, seq)
 VALUES ($1, $2, $3, $4, $5, $6)`;
 
+/**
+ * How CCS writes commit: `durable` waits for the WAL to reach the disk (PostgreSQL's default);
+ * `asynchronous` runs on connections with `synchronous_commit = off`, so a commit returns before
+ * its WAL is flushed and the disk's fsync time (tens of ms of jitter on some machines, which a
+ * relay reading in commit order passes on to every later change) stays out of the latency. The
+ * overhead comparisons use it: what they compare happens in the gateway and the devices.
+ */
+export type CommitMode = 'durable' | 'asynchronous';
+
 /** Options of {@link MessageWriter.run}. */
 export interface WriteLoad {
   readonly phase: number;
@@ -26,6 +35,8 @@ export interface WriteLoad {
   readonly durationMs: number;
   /** How often the schedule wakes up to issue the messages due (each one its own INSERT). */
   readonly tickMs: number;
+  /** @default 'durable' */
+  readonly commits?: CommitMode;
 }
 
 /** What {@link MessageWriter.runFlatOut} achieved. */
@@ -40,13 +51,19 @@ export interface FlatOutResult {
  * writer would; capture is done by the trigger), round-robin over the conversations. Each body
  * carries the time its INSERT was issued, which is where CCS latency starts. The INSERTs of a
  * tick are all issued at once and queue on the pool, so its connections work in parallel and
- * nothing waits for one row before issuing the next.
+ * nothing waits for one row before issuing the next. Client ids are numbered by this writer
+ * whichever pool a write goes through: a message whose (device, client id) is taken is a retry,
+ * which the numbering trigger skips without a word.
  */
 export class MessageWriter {
   private written = 0;
 
+  /**
+   * @param pools `durable`: PostgreSQL's default commits; `asynchronous`: the same database on
+   *   connections with `synchronous_commit = off` (see {@link CommitMode}).
+   */
   constructor(
-    private readonly pool: pg.Pool,
+    private readonly pools: Readonly<Record<CommitMode, pg.Pool>>,
     private readonly conversations: readonly BenchConversation[],
     private readonly bodyBytes: number,
   ) {}
@@ -56,6 +73,7 @@ export class MessageWriter {
    * committed or failed; `elapsedMs` runs to the last commit.
    */
   async run(load: WriteLoad): Promise<LoadSent> {
+    const pool = this.pools[load.commits ?? 'durable'];
     const rotation = new StreamRotation(this.conversations);
     const sentPerStream: Record<StreamName, number> = {};
     const inFlight = new Set<Promise<void>>();
@@ -71,7 +89,7 @@ export class MessageWriter {
         for (const [conversation, rows] of rotation.take(count)) {
           for (let row = 0; row < rows; row++) {
             const sentAtMicros = nowMicros();
-            const write = this.insert(conversation, load.phase, sentAtMicros)
+            const write = this.insert(pool, conversation, load.phase, sentAtMicros)
               .then(
                 () => {
                   commit.record(nowMicros() - sentAtMicros);
@@ -117,7 +135,7 @@ export class MessageWriter {
     const lane = async (): Promise<void> => {
       while (performance.now() < deadline) {
         try {
-          await this.insert(rotation.next(), options.phase, nowMicros());
+          await this.insert(this.pools.durable, rotation.next(), options.phase, nowMicros());
           committed++;
         } catch (error) {
           errors++;
@@ -131,11 +149,12 @@ export class MessageWriter {
   }
 
   private insert(
+    pool: pg.Pool,
     conversation: BenchConversation,
     phase: number,
     sentAtMicros: number,
   ): Promise<unknown> {
-    return this.pool.query({
+    return pool.query({
       name: 'bench-insert-message',
       text: INSERT_MESSAGE,
       values: [

@@ -16,6 +16,7 @@ import type { LoadMode } from './bench-ipc.js';
 import { buildBenchReport } from './bench-report.js';
 import { startBenchRig } from './bench-rig.js';
 import { LoadPhaseRunner, type PhaseResult } from './load-phase-runner.js';
+import type { CommitMode } from './message-writer.js';
 import { measureStreamsFlatness, streamsToHold } from './streams-flatness.js';
 import type { Overhead, OverheadRounds, VariantOverhead } from './variant-overhead.js';
 import { measureWriteCeiling } from './write-ceiling.js';
@@ -70,6 +71,7 @@ function describePhase(label: string, result: PhaseResult): string {
     `commit→receive p99 ${result.commitToReceive.p99Ms} ms, ` +
     `lost ${result.lost} dup ${result.duplicated} unordered ${result.outOfOrder}` +
     (result.resyncs ? ` resyncs ${result.resyncs}` : '') +
+    (result.silentClients ? ` silent clients ${result.silentClients}` : '') +
     (result.lateDeliveries ? ` (late from earlier phases ${result.lateDeliveries})` : '') +
     ', ' +
     `cpu ${JSON.stringify(result.cpuCores)}, ${result.gatewayQueriesPerSec} gateway queries/s` +
@@ -117,6 +119,7 @@ async function main(options: BenchOptions): Promise<void> {
     writerTickMs: options.writerTickMs,
     gatewayConnections: options.gatewayConnections,
     gatewayMetrics: options.gatewayMetrics,
+    traceSampleRatio: options.traceSampleRatio,
     probeRelay: options.probeRelay,
     serverNodeFlags: options.profileServer
       ? ['--cpu-prof', `--cpu-prof-dir=${options.profileServer}`]
@@ -161,28 +164,33 @@ async function main(options: BenchOptions): Promise<void> {
       await started.useTracing(variant === 'tracing', { fresh });
       await started.setDeviceAcks(variant === 'deviceAcks' ? options.ackIntervalMs : 0);
     };
+    /** How a phase runs: its variant, on a freshly started gateway or not, how writes commit. */
+    interface PhaseSetting {
+      readonly variant?: CcsVariant;
+      readonly fresh?: boolean;
+      readonly commits?: CommitMode;
+    }
     const run = async (
       label: string,
       mode: LoadMode,
       writesPerSec: number,
       durationMs: number,
-      variant: CcsVariant = 'plain',
-      fresh = false,
+      { variant = 'plain', fresh = false, commits = 'durable' }: PhaseSetting = {},
     ) => {
       await useVariant(variant, fresh);
-      const result = await runner.run(mode, writesPerSec, durationMs);
+      const result = await runner.run(mode, writesPerSec, durationMs, { commits });
       record(label, result);
       return result;
     };
     const warmUp = async (
       label: string,
       mode: LoadMode,
-      variant: CcsVariant = 'plain',
+      { variant = 'plain', fresh = false, commits = 'durable' }: PhaseSetting = {},
     ): Promise<void> => {
-      await useVariant(variant);
+      await useVariant(variant, fresh);
       record(
         label,
-        await runner.run(mode, options.moderateWrites / 2, 2000, { retryWhenBusy: false }),
+        await runner.run(mode, options.moderateWrites / 2, 2000, { retryWhenBusy: false, commits }),
       );
     };
     /** The mode whose search is under way: a search of another mode starts a fresh gateway. */
@@ -195,20 +203,17 @@ async function main(options: BenchOptions): Promise<void> {
       label: string,
       mode: LoadMode,
       startWritesPerSec: number,
-      variant: CcsVariant = 'plain',
+      { variant = 'plain', commits = 'durable' }: PhaseSetting = {},
       freshPerSearch = false,
     ) => ({
       run: (writesPerSec: number) => {
         const fresh = freshPerSearch && searching !== label;
         searching = label;
-        return run(
-          `saturation ${label} @${writesPerSec}`,
-          mode,
-          writesPerSec,
-          options.stepMs,
+        return run(`saturation ${label} @${writesPerSec}`, mode, writesPerSec, options.stepMs, {
           variant,
           fresh,
-        );
+          commits,
+        });
       },
       startWritesPerSec,
     });
@@ -226,12 +231,31 @@ async function main(options: BenchOptions): Promise<void> {
     };
     const idle = await runner.idle(options.idleMs);
     log(`idle ${JSON.stringify(idle)}`);
+
+    // CCS against bare emits, searches taking turns, each on a freshly started gateway.
+    const saturated = await measureRepeatedSaturation(
+      {
+        ccs: saturationMode('ccs', 'ccs', options.saturationStart, {}, true),
+        bareEmit: saturationMode('bare', 'bareEmit', options.saturationStart, {}, true),
+      },
+      searchOptions,
+    );
+
     // What device acks and tracing cost: the moderate load again, plain CCS and each variant in
     // turn, round after round, each phase on a freshly started gateway (traced for tracing), so
-    // that none of them is the only one to follow a restart. Each variant is warmed up once: its
-    // code has not run yet.
-    await warmUp('warm-up ccs device acks', 'ccs', 'deviceAcks');
-    await warmUp('warm-up ccs tracing', 'ccs', 'tracing');
+    // that none of them is the only one to follow a restart; then each searched to saturation,
+    // taking turns. Writes commit asynchronously here (see `CommitMode`): the variants
+    // change what the gateway and the devices do, and the disk's fsync jitter would drown it.
+    // Each variant is warmed up once (its code has not run yet), on a freshly started gateway as
+    // the phases it warms up.
+    const commits = 'asynchronous';
+    for (const [, variant] of OVERHEAD_VARIANTS) {
+      await warmUp(`warm-up ${VARIANT_LABELS[variant]} (async commits)`, 'ccs', {
+        variant,
+        fresh: true,
+        commits,
+      });
+    }
     const overheadRounds: { [Variant in keyof OverheadRounds]: PhaseResult[] } = {
       ccs: [],
       ccsDeviceAcks: [],
@@ -241,37 +265,28 @@ async function main(options: BenchOptions): Promise<void> {
       for (const [name, variant] of OVERHEAD_VARIANTS) {
         overheadRounds[name].push(
           await run(
-            `moderate ${VARIANT_LABELS[variant]} round ${round}`,
+            `moderate ${VARIANT_LABELS[variant]} round ${round} (async commits)`,
             'ccs',
             options.moderateWrites,
             options.phaseMs,
-            variant,
-            true,
+            { variant, fresh: true, commits },
           ),
         );
       }
     }
-
-    // Every mode searched in turn, repeat after repeat, so drift weighs on them alike; each
-    // search starts on a freshly started gateway (traced for ccs tracing).
-    const saturated = await measureRepeatedSaturation(
+    const searchVariant = (variant: CcsVariant) =>
+      saturationMode(
+        `${VARIANT_LABELS[variant]} (async commits)`,
+        'ccs',
+        options.saturationStart,
+        { variant, commits },
+        true,
+      );
+    const overheadSaturation = await measureRepeatedSaturation(
       {
-        ccs: saturationMode('ccs', 'ccs', options.saturationStart, 'plain', true),
-        bareEmit: saturationMode('bare', 'bareEmit', options.saturationStart, 'plain', true),
-        ccsDeviceAcks: saturationMode(
-          VARIANT_LABELS.deviceAcks,
-          'ccs',
-          options.saturationStart,
-          'deviceAcks',
-          true,
-        ),
-        ccsTracing: saturationMode(
-          VARIANT_LABELS.tracing,
-          'ccs',
-          options.saturationStart,
-          'tracing',
-          true,
-        ),
+        ccs: searchVariant('plain'),
+        ccsDeviceAcks: searchVariant('deviceAcks'),
+        ccsTracing: searchVariant('tracing'),
       },
       searchOptions,
     );
@@ -311,6 +326,7 @@ async function main(options: BenchOptions): Promise<void> {
       moderate,
       overheadRounds,
       saturation: { ...saturated, ccsUncoalesced },
+      overheadSaturation,
       writeCeiling,
       streamsFlatness,
       idle,
@@ -328,6 +344,7 @@ async function main(options: BenchOptions): Promise<void> {
         gatewayConnections: options.gatewayConnections,
         gatewayMetrics: options.gatewayMetrics,
         ackIntervalMs: options.ackIntervalMs,
+        traceSampleRatio: options.traceSampleRatio,
         overheadRounds: options.overheadRounds,
         moderateWritesPerSec: options.moderateWrites,
         phaseSeconds: options.phaseMs / 1000,

@@ -33,6 +33,7 @@ function phase(
     writesPerSec: 500,
     expectedDeliveries: deliveriesPerSec * 10,
     receivedDeliveries: deliveriesPerSec * 10,
+    silentClients: 0,
     durationSec: 10,
     tailMs: 5,
     writeErrors: 0,

@@ -11,10 +11,17 @@ export const OVERHEAD_BUDGET = 0.05;
  */
 export interface OverheadRounds {
   readonly ccs: readonly PhaseResult[];
-  /** Every device reports `changes:received` at most every 250 ms, as `@ccs/client` does. */
+  /** Every device reports `changes:received` as `@ccs/client` does (`--ack-interval-ms`). */
   readonly ccsDeviceAcks: readonly PhaseResult[];
   /** The gateway traces every change and exports the spans over OTLP/HTTP. */
   readonly ccsTracing: readonly PhaseResult[];
+}
+
+/** Plain CCS and each variant searched to saturation, taking turns (the same shape as the rounds). */
+export interface OverheadSaturation<T> {
+  readonly ccs: T;
+  readonly ccsDeviceAcks: T;
+  readonly ccsTracing: T;
 }
 
 /** The numbers an {@link Overhead} compares, for plain CCS or a variant. */

@@ -54,6 +54,7 @@ describe('DeliveryTallies', () => {
       distinct: 4,
       lateDeliveries: 0,
       resyncs: 0,
+      receivingClients: 2,
       firstReceiveMicros: after(5),
       lastReceiveMicros: after(11),
     });

@@ -22,6 +22,8 @@ export interface TallyReport extends PhaseProgress {
   readonly histogram: string;
   /** The change's `committedAt` → receive, µs, a {@link LatencyHistogram} encoded. */
   readonly commitHistogram: string;
+  /** Clients that received at least one change of the phase (tells a silent device from a lost change). */
+  readonly receivingClients: number;
   /** µs since the epoch; 0 when nothing arrived. */
   readonly firstReceiveMicros: number;
   readonly lastReceiveMicros: number;
@@ -128,6 +130,7 @@ export class DeliveryTallies {
       resyncs,
       histogram: tally.latency.encode(),
       commitHistogram: tally.commitLatency.encode(),
+      receivingClients: tally.seen.size,
       firstReceiveMicros: tally.firstReceiveMicros,
       lastReceiveMicros: tally.lastReceiveMicros,
     };
