@@ -233,6 +233,10 @@ export function createInspectCli(
   env: NodeJS.ProcessEnv = process.env,
   options: InspectCliOptions = {},
 ): Command {
+  /** Prints `rows` under `headers` (see {@link formatTable}). */
+  const printTable = (headers: readonly string[], rows: readonly (readonly string[])[]): void => {
+    for (const line of formatTable(headers, rows)) out(line);
+  };
   const program = new Command('ccs-inspect')
     .description(
       'Inspect a CCS deployment: follow a stream, read it by seq, list subscribers, look at a device, force a resync, retry failed jobs',
@@ -371,7 +375,7 @@ export function createInspectCli(
       const count = answer.subscribers.length;
       out(`${answer.stream}  head ${answer.head}  ${count} subscriber${count === 1 ? '' : 's'}`);
       if (count === 0) return;
-      for (const line of formatTable(
+      printTable(
         ['NODE', 'SOCKET', 'USER', 'DEVICE', 'RECEIVED', 'LAG'],
         answer.subscribers.map((s) => [
           cell(s.node),
@@ -381,8 +385,7 @@ export function createInspectCli(
           cell(s.received),
           cell(s.lag),
         ]),
-      ))
-        out(line);
+      );
     });
 
   adminCommand(program, 'device')
@@ -417,19 +420,14 @@ export function createInspectCli(
                 cell(s.lag),
               ]);
         });
-        for (const line of formatTable(
-          ['NODE', 'SOCKET', 'CONNECTED', 'STREAM', 'HEAD', 'RECEIVED', 'LAG'],
-          rows,
-        ))
-          out(line);
+        printTable(['NODE', 'SOCKET', 'CONNECTED', 'STREAM', 'HEAD', 'RECEIVED', 'LAG'], rows);
       }
       if (answer.presence.length > 0) {
         out('presence:');
-        for (const line of formatTable(
+        printTable(
           ['STREAM', 'ONLINE', 'SINCE'],
           answer.presence.map((p) => [p.stream, p.online ? 'yes' : 'no', cell(p.since)]),
-        ))
-          out(line);
+        );
       }
     });
 
@@ -473,11 +471,10 @@ export function createInspectCli(
         } of device ${answer.deviceId}`,
       );
       if (answer.streams.length > 0) {
-        for (const line of formatTable(
+        printTable(
           ['STREAM', 'HEAD'],
           answer.streams.map((s) => [s.stream, String(s.head)]),
-        ))
-          out(line);
+        );
       }
     });
 
@@ -500,7 +497,7 @@ export function createInspectCli(
       );
       if (opts.json) return json(answer);
       if (answer.jobs.length === 0) return out('no failed jobs');
-      for (const line of formatTable(
+      printTable(
         ['FAILED', 'QUEUE', 'ID', 'NAME', 'ATTEMPTS', 'REASON'],
         answer.jobs.map((job) => [
           cell(job.failedAt),
@@ -510,8 +507,7 @@ export function createInspectCli(
           String(job.attemptsMade),
           job.failedReason.replace(/\s+/g, ' '),
         ]),
-      ))
-        out(line);
+      );
     });
   adminCommand(jobs, 'retry')
     .description('run a failed job again, with its attempts reset')

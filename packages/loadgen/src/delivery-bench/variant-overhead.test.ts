@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { repeatSpread } from '../measure/repeat-spread.js';
 import type { RepeatedSaturation } from '../measure/repeated-saturation.js';
 import type { PhaseResult } from './load-phase-runner.js';
+import { phase as cleanPhase } from './phase-result.test-helper.js';
 import {
   compareOverhead,
   roundsPoint,
@@ -18,31 +19,16 @@ function phase(
   gateway = 0.3,
   clients = 0.2,
 ): PhaseResult {
-  return {
+  return cleanPhase({
     p50Ms,
     p99Ms,
     maxMs: p99Ms * 2,
     deliveriesPerSec,
-    lost: 0,
-    duplicated: 0,
-    outOfOrder: 0,
-    resyncs: 0,
-    lateDeliveries: 0,
     commitToReceive: { p50Ms, p99Ms, maxMs: p99Ms * 2 },
-    offeredWritesPerSec: 500,
-    writesPerSec: 500,
     expectedDeliveries: deliveriesPerSec * 10,
     receivedDeliveries: deliveriesPerSec * 10,
-    silentClients: 0,
-    durationSec: 10,
-    tailMs: 5,
-    writeErrors: 0,
-    disconnects: 0,
-    attempts: 1,
     cpuCores: { gateway, clients, other: 0 },
-    eventLoop: { server: 0.3, clients: [0.2, 0.2] },
-    gatewayQueriesPerSec: 400,
-  };
+  });
 }
 
 /** A saturation whose searches found `bests` deliveries/s (the median one at `p99Ms`). */
