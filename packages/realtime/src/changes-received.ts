@@ -14,7 +14,7 @@ import type { RecentCommits } from './recent-commits.js';
  * left one) and seqs not above the last one told are ignored; nothing about delivery changes.
  */
 export function changesReceivedHandler(
-  recent: RecentCommits,
+  recent: RecentCommits | undefined,
   metrics: GatewayMetrics | undefined,
   tracing: ChangeTracing | undefined,
 ): EventHandler {
@@ -29,7 +29,7 @@ export function changesReceivedHandler(
         const before = received[stream];
         if (before !== undefined && seq <= before) continue;
         received[stream] = seq;
-        const commit = recent.find(stream, seq);
+        const commit = recent?.find(stream, seq);
         // Timed to when the device got it: the report itself may leave a little later.
         const receivedAt = now - (heldMs?.[stream] ?? 0);
         const commitToAckMs = commit && Math.max(0, receivedAt - commit.committedAt);

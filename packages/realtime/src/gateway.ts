@@ -181,10 +181,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
   const typing = new TypingThrottle();
   const readAccess = batchedAccessReads(authDb);
-  const recentCommits = new RecentCommits();
   const tracing = options.tracer
     ? new ChangeTracing(options.tracer, options.traceSampleRatio)
     : undefined;
+  // Commit times are kept only for what a device's report feeds: the metric and the ack span.
+  const recentCommits = metrics || tracing ? new RecentCommits() : undefined;
 
   const deps: RelayDeps = {
     db,

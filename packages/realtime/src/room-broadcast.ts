@@ -14,8 +14,8 @@ export interface RoomBroadcastOptions {
   /** Frames are cut at about this size. */
   readonly maxFrameBytes: number;
   readonly metrics: GatewayMetrics | undefined;
-  /** Where the commit times of delivered changes are kept, for `changes:received`. */
-  readonly recentCommits: RecentCommits;
+  /** Where the commit times of delivered changes are kept, for `changes:received` (if anywhere). */
+  readonly recentCommits: RecentCommits | undefined;
   readonly tracing: ChangeTracing | undefined;
 }
 
@@ -43,7 +43,7 @@ export function createRoomBroadcast(
       changes,
       io.sockets.adapter.rooms.get(stream)?.size ?? 0,
     );
-    options.recentCommits.record(stream, changes, emit);
+    options.recentCommits?.record(stream, changes, emit);
     if (metrics) recordDelivery(io, stream, changes, metrics);
   };
 
