@@ -74,6 +74,15 @@ async function networkLink(url = server.url): Promise<NetworkLink> {
   return link;
 }
 
+/** How many device reports (`changes:received`) the server at `url` has timed so far. */
+async function deviceAcksOf(url: string): Promise<number> {
+  const scrape = await restCall(url, 'GET', '/metrics');
+  const line = String(scrape.body)
+    .split('\n')
+    .find((candidate) => candidate.startsWith('ccs_commit_to_device_ack_seconds_count '));
+  return Number(line?.split(' ')[1] ?? Number.NaN);
+}
+
 /** A conversation of Alice (two devices) and Bob (one); its stream starts at seq 3. */
 function seed(): Promise<ConversationScenario> {
   return seedConversationScenario(database.db, { jwtSecret, userNames: ['alice', 'bob'] });
@@ -142,6 +151,7 @@ describe('@ccs/client against real server processes', () => {
       expect(await device.emitWithAck('subscribe', { stream: scenario.stream })).toEqual({
         ok: true,
         head: 3,
+        receivedReportMs: expect.any(Number),
       });
     }
     expect(await chat.subscription.ready).toEqual({ head: 3 });
@@ -831,13 +841,7 @@ describe('@ccs/client against real server processes', () => {
   it('tells the server the last seq it holds, at most every receivedReportMs', async () => {
     const scenario = await seed();
     const { aliceLaptop, bobPhone } = devices(scenario);
-    const acks = async (): Promise<number> => {
-      const scrape = await restCall(server.url, 'GET', '/metrics');
-      const line = String(scrape.body)
-        .split('\n')
-        .find((candidate) => candidate.startsWith('ccs_commit_to_device_ack_seconds_count '));
-      return Number(line?.split(' ')[1] ?? Number.NaN);
-    };
+    const acks = () => deviceAcksOf(server.url);
     const before = await acks();
     const laptop = sdkClient({ url: server.url, token: aliceLaptop.token, receivedReportMs: 200 });
     const chat = recordSubscription(laptop.subscribe(scenario.stream));
@@ -855,5 +859,27 @@ describe('@ccs/client against real server processes', () => {
     await expect
       .poll(async () => (await acks()) - before, { timeout: 5000, interval: 50 })
       .toBeLessThanOrEqual(2 + Math.ceil(elapsed / 200));
+  });
+
+  it('reports as often as the server asks in its subscribe answers (CCS_DEVICE_REPORT_MS)', async () => {
+    // The default is every 5 s: a node that asks for every 200 ms gets each change's report
+    // well within a second, from a client that was not told any interval of its own.
+    const asking = await startOwnServer('sdk-reports', { CCS_DEVICE_REPORT_MS: '200' });
+    cleanups.push(() => asking.close());
+    const scenario = await seedConversationScenario(asking.database.db, {
+      jwtSecret: asking.jwtSecret,
+      userNames: ['alice', 'bob'],
+    });
+    const { aliceLaptop, bobPhone } = devices(scenario);
+    const laptop = sdkClient({ url: asking.server.url, token: aliceLaptop.token });
+    const chat = recordSubscription(laptop.subscribe(scenario.stream));
+    await chat.subscription.ready;
+    const bob = await testClient(bobPhone.token, 'bob', asking.server.url);
+    const acks = () => deviceAcksOf(asking.server.url);
+    for (let i = 1; i <= 3; i++) {
+      const { seq } = await send(bob, scenario.conversation.id, `asked-${i}`, `m${i}`);
+      await chat.sees(seq);
+      await expect.poll(acks, { timeout: 1500, interval: 25 }).toBe(i);
+    }
   });
 });

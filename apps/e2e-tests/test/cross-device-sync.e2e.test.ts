@@ -37,6 +37,7 @@ async function connectAll(): Promise<{
     expect(await client.emitWithAck('subscribe', { stream: scenario.stream })).toEqual({
       ok: true,
       head: 3,
+      receivedReportMs: expect.any(Number),
     });
   }
   const [aliceLaptop, alicePhone, bobPhone] = connected;

@@ -70,6 +70,10 @@ export function formatTable(
 const cell = (value: string | number | null | undefined): string =>
   value === null || value === undefined ? '-' : String(value);
 
+/** How long ago an ISO time was, for people (`2.4 s ago`); `-` for null. */
+const ago = (iso: string | null): string =>
+  iso === null ? '-' : `${(Math.max(0, Date.now() - Date.parse(iso)) / 1000).toFixed(1)} s ago`;
+
 const TAIL_HEADERS = ['SEQ', 'COMMITTED', 'KIND', 'DATA'] as const;
 /** Widths of a streamed change row (a tail cannot measure rows it has not read yet). */
 const TAIL_WIDTHS = [7, 24, 28] as const;
@@ -376,7 +380,7 @@ export function createInspectCli(
       out(`${answer.stream}  head ${answer.head}  ${count} subscriber${count === 1 ? '' : 's'}`);
       if (count === 0) return;
       printTable(
-        ['NODE', 'SOCKET', 'USER', 'DEVICE', 'RECEIVED', 'LAG'],
+        ['NODE', 'SOCKET', 'USER', 'DEVICE', 'RECEIVED', 'LAG', 'REPORTED'],
         answer.subscribers.map((s) => [
           cell(s.node),
           s.socketId,
@@ -384,6 +388,7 @@ export function createInspectCli(
           s.deviceId,
           cell(s.received),
           cell(s.lag),
+          ago(s.reportedAt),
         ]),
       );
     });
@@ -411,16 +416,20 @@ export function createInspectCli(
         const rows = answer.sockets.flatMap((socket) => {
           const base = [cell(socket.node), socket.socketId, cell(socket.connectedAt)];
           return socket.streams.length === 0
-            ? [[...base, '-', '-', '-', '-']]
+            ? [[...base, '-', '-', '-', '-', '-']]
             : socket.streams.map((s) => [
                 ...base,
                 s.stream,
                 String(s.head),
                 cell(s.received),
                 cell(s.lag),
+                ago(socket.reportedAt),
               ]);
         });
-        printTable(['NODE', 'SOCKET', 'CONNECTED', 'STREAM', 'HEAD', 'RECEIVED', 'LAG'], rows);
+        printTable(
+          ['NODE', 'SOCKET', 'CONNECTED', 'STREAM', 'HEAD', 'RECEIVED', 'LAG', 'REPORTED'],
+          rows,
+        );
       }
       if (answer.presence.length > 0) {
         out('presence:');

@@ -203,11 +203,27 @@ describe('ccs-inspect: the admin API of a two-node cluster', () => {
     await cli.run('subscribers', scenario.stream);
     const table = cli.take();
     expect(table[0]).toBe(`${scenario.stream}  head ${head}  2 subscribers`);
-    expect(cells(table[1])).toEqual(['NODE', 'SOCKET', 'USER', 'DEVICE', 'RECEIVED', 'LAG']);
+    expect(cells(table[1])).toEqual([
+      'NODE',
+      'SOCKET',
+      'USER',
+      'DEVICE',
+      'RECEIVED',
+      'LAG',
+      'REPORTED',
+    ]);
     expect(table.slice(2).map(cells)).toEqual(
       expect.arrayContaining([
-        [nodeA.nodeId, aliceA.socket.id, alice!.user.id, alice!.devices[0]!.id, '-', '-'],
-        [nodeB.nodeId, bobB.socket.id, bob!.user.id, bob!.devices[0]!.id, String(head), '0'],
+        [nodeA.nodeId, aliceA.socket.id, alice!.user.id, alice!.devices[0]!.id, '-', '-', '-'],
+        [
+          nodeB.nodeId,
+          bobB.socket.id,
+          bob!.user.id,
+          bob!.devices[0]!.id,
+          String(head),
+          '0',
+          expect.stringMatching(/^\d+\.\d s ago$/),
+        ],
       ]),
     );
     expect(table).toHaveLength(4);
@@ -289,6 +305,7 @@ describe('ccs-inspect: the admin API of a two-node cluster', () => {
       'HEAD',
       'RECEIVED',
       'LAG',
+      'REPORTED',
     ]);
     expect(lines.slice(3, 5).map(cells)).toEqual(
       expect.arrayContaining([
@@ -300,6 +317,7 @@ describe('ccs-inspect: the admin API of a two-node cluster', () => {
           String(head),
           '-',
           '-',
+          '-',
         ],
         [
           nodeB.nodeId,
@@ -307,6 +325,7 @@ describe('ccs-inspect: the admin API of a two-node cluster', () => {
           expect.any(String),
           scenario.stream,
           String(head),
+          '-',
           '-',
           '-',
         ],

@@ -52,7 +52,9 @@ export interface ClientOptions {
   /**
    * At most how often the client tells the server the last seq it holds of its streams
    * (`changes:received`, unanswered: the operators' view of each device's lag, and the
-   * commit-to-device latency metric); 0 never tells. @default 1000
+   * commit-to-device latency metric); 0 never tells. @default what the server asks in its
+   * subscribe answers (`CCS_DEVICE_REPORT_MS`), and `DEFAULT_RECEIVED_REPORT_MS` (5 s) until it
+   * says
    */
   readonly receivedReportMs?: number;
 }
@@ -117,7 +119,7 @@ export class CcsClient extends Emitter<ClientEvents, ClientEvents> {
   private attempts = 0;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly link: StreamLink;
-  /** `changes:received`, unless `receivedReportMs` is 0. */
+  /** `changes:received`, unless the app set `receivedReportMs` to 0. */
   private readonly reporter: ReceivedReporter | undefined;
 
   constructor(private readonly options: ClientOptions) {
@@ -145,8 +147,21 @@ export class CcsClient extends Emitter<ClientEvents, ClientEvents> {
       randomizationFactor: options.reconnect?.jitter ?? 0.5,
     });
     this.link = {
-      subscribe: (stream, since) =>
-        this.request('subscribe', { stream, ...(since !== undefined && { since }) }),
+      subscribe: async (stream, since) => {
+        const ack = await this.request('subscribe', {
+          stream,
+          ...(since !== undefined && { since }),
+        });
+        // The server says how often it wants reports, unless the app chose.
+        if (
+          ack.ok &&
+          ack.receivedReportMs !== undefined &&
+          options.receivedReportMs === undefined
+        ) {
+          this.reporter?.reportEvery(ack.receivedReportMs);
+        }
+        return ack;
+      },
       unsubscribe: async (stream) => {
         await this.request('unsubscribe', { stream });
       },

@@ -85,6 +85,12 @@ export type AckCallback<T extends object = object> = (ack: Ack<T>) => void;
 export interface SubscribeResult {
   /** Newest seq of the stream when the subscription took effect. */
   readonly head: number;
+  /**
+   * At most how often this server wants the device's `changes:received` (ms; 0: never). The
+   * same in every answer of one server; a client follows the latest unless its app chose.
+   * Absent from servers that do not say (a client then uses `DEFAULT_RECEIVED_REPORT_MS`).
+   */
+  readonly receivedReportMs?: number;
 }
 
 export interface MessageSendResult {

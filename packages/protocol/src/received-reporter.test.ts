@@ -7,8 +7,9 @@ import { ReceivedReporter, type ReporterClock } from './received-reporter.js';
 class ManualClock implements ReporterClock {
   private time = 1_000_000;
   private readonly timers = new Map<number, { at: number; run: () => void }>();
+  private readonly microtasks: (() => void)[] = [];
   private nextId = 1;
-  /** What `random()` answers next (the spread of a first report). */
+  /** What `random()` answers next (where a device's first interval ends). */
   nextRandom = 0;
 
   now(): number {
@@ -21,19 +22,29 @@ class ManualClock implements ReporterClock {
     return id;
   }
 
-  random(): number {
-    return this.nextRandom;
-  }
-
   clearTimeout(timer: unknown): void {
     this.timers.delete(timer as number);
+  }
+
+  defer(run: () => void): void {
+    this.microtasks.push(run);
+  }
+
+  random(): number {
+    return this.nextRandom;
   }
 
   get pending(): number {
     return this.timers.size;
   }
 
+  /** The end of the current task: what was deferred runs. */
+  settle(): void {
+    while (this.microtasks.length > 0) this.microtasks.shift()!();
+  }
+
   advance(ms: number): void {
+    this.settle();
     const until = this.time + ms;
     for (;;) {
       const due = [...this.timers].filter(([, timer]) => timer.at <= until);
@@ -43,6 +54,7 @@ class ManualClock implements ReporterClock {
       this.timers.delete(id);
       this.time = timer.at;
       timer.run();
+      this.settle();
     }
     this.time = until;
   }
@@ -50,8 +62,9 @@ class ManualClock implements ReporterClock {
 
 const a = 'conversation:a' as StreamName;
 const b = 'conversation:b' as StreamName;
+const INTERVAL = 500;
 
-function reporter(intervalMs = 500) {
+function reporter(intervalMs = INTERVAL) {
   const clock = new ManualClock();
   const sent: ({ at: number } & ChangesReceivedPayload)[] = [];
   const reports = new ReceivedReporter(
@@ -62,60 +75,81 @@ function reporter(intervalMs = 500) {
   return { clock, sent, reports };
 }
 
-describe('ReceivedReporter', () => {
-  it('reports a first change after a random part of the interval, with how long it was held', () => {
-    const { clock, sent, reports } = reporter();
-    clock.nextRandom = 0.25; // 0.25 × 500 ms
-    reports.received(a, 1);
-    clock.advance(100);
-    reports.received(a, 2); // meanwhile: the same report
-    clock.advance(24);
-    expect(sent).toEqual([]);
-    clock.advance(1);
-    expect(sent).toEqual([{ at: 125, streams: { [a]: 2 }, heldMs: { [a]: 25 } }]);
-  });
+/** `stream` gets a change every `everyMs` from `from` to `to` (ms after the start); seqs count up. */
+function feed(
+  { clock, reports }: ReturnType<typeof reporter>,
+  stream: StreamName,
+  from: number,
+  to: number,
+  everyMs: number,
+): void {
+  clock.advance(from - (clock.now() - 1_000_000));
+  for (let at = from, seq = 1; at <= to; at += everyMs, seq++) {
+    reports.received(stream, seq);
+    clock.advance(everyMs);
+  }
+}
 
-  it('spreads the devices that got the same change at the same moment', () => {
-    const times = [0, 0.25, 0.5, 0.99].map((random) => {
-      const { clock, sent, reports } = reporter();
-      clock.nextRandom = random;
-      reports.received(a, 1);
-      clock.advance(1000);
-      return sent[0]!.at;
-    });
-    expect(times).toEqual([0, 125, 250, 495]);
+describe('ReceivedReporter', () => {
+  it('reports with the first change past the end of an interval, once the read it came in is over', () => {
+    const { clock, sent, reports } = reporter();
+    clock.nextRandom = 0.25; // the first interval ends 0.25 × 500 ms after the first change
+    reports.received(a, 1);
+    clock.advance(124);
+    reports.received(a, 2); // not yet: it waits for the next change past 125 ms
+    clock.advance(6);
+    expect(sent).toEqual([]);
+    // One read brings two streams' frames: one report names both.
+    reports.received(a, 3);
+    reports.received(b, 1);
+    expect(sent).toEqual([]);
+    clock.settle();
+    expect(sent).toEqual([{ at: 130, streams: { [a]: 3, [b]: 1 }, heldMs: { [a]: 0, [b]: 0 } }]);
   });
 
   it('sends at most one report per interval under a steady stream of changes', () => {
-    const { clock, sent, reports } = reporter();
-    for (let seq = 1; seq <= 2000; seq++) {
-      reports.received(a, seq);
-      clock.advance(1);
-    }
-    clock.advance(1000);
-    // 2 s of changes every ms (no spread drawn): at 0, 500, 1000, 1500 and 2000 ms.
-    expect(sent.map((report) => report.at)).toEqual([0, 500, 1000, 1500, 2000]);
-    expect(sent.at(-1)).toMatchObject({ streams: { [a]: 2000 }, heldMs: { [a]: 1 } });
+    const device = reporter();
+    feed(device, a, 0, 2000, 1);
+    // The first change ends a first interval of 0 ms; then the first change at or after each
+    // next end, 500 ms apart.
+    expect(device.sent.map((report) => report.at)).toEqual([0, 500, 1000, 1500, 2000]);
+    expect(device.sent.at(-1)).toMatchObject({ streams: { [a]: 2001 }, heldMs: { [a]: 0 } });
   });
 
-  it('keeps the part of the interval it drew while changes keep coming', () => {
+  it('spreads the devices that started at once, and each keeps its place while changes come', () => {
+    const times = [0, 0.25, 0.5, 0.99].map((random) => {
+      const device = reporter();
+      device.clock.nextRandom = random;
+      feed(device, a, 0, 1600, 10);
+      return device.sent.map((report) => report.at);
+    });
+    expect(times).toEqual([
+      [0, 500, 1000, 1500],
+      [130, 630, 1130],
+      [250, 750, 1250],
+      [500, 1000, 1500],
+    ]);
+  });
+
+  it('sends what is left half an interval after the end of the interval the changes stopped in', () => {
     const { clock, sent, reports } = reporter();
-    clock.nextRandom = 0.6; // first report 300 ms after the first change
-    for (let seq = 1; seq <= 1600; seq++) {
-      reports.received(a, seq);
-      clock.advance(1);
-    }
-    expect(sent.map((report) => report.at)).toEqual([300, 800, 1300]);
+    clock.nextRandom = 0.5; // that interval ends at 250 ms
+    reports.received(a, 1);
+    clock.advance(499);
+    expect(sent).toEqual([]);
+    clock.advance(1);
+    expect(sent).toEqual([{ at: 500, streams: { [a]: 1 }, heldMs: { [a]: 500 } }]);
+    expect(clock.pending).toBe(0);
   });
 
   it('names only the streams that received since the last report, and never lowers a seq', () => {
     const { clock, sent, reports } = reporter();
     reports.received(a, 5);
     reports.received(b, 3);
-    clock.advance(600);
+    clock.advance(1000);
     reports.received(b, 2);
     reports.received(a, 6);
-    clock.advance(600);
+    clock.advance(1000);
     expect(sent.map((report) => report.streams)).toEqual([{ [a]: 5, [b]: 3 }, { [a]: 6 }]);
   });
 
@@ -139,9 +173,42 @@ describe('ReceivedReporter', () => {
     expect(clock.pending).toBe(0);
     clock.advance(1000);
     expect(sent).toEqual([]);
+    // So is one due at the end of the read.
+    reports.received(a, 2);
+    reports.stop();
+    clock.settle();
+    expect(sent).toEqual([]);
   });
 
-  it('refuses an interval that is not positive', () => {
-    expect(() => new ReceivedReporter(0, () => undefined)).toThrow(RangeError);
+  it('follows a new interval from the last report on (a server asked for it)', () => {
+    const device = reporter();
+    feed(device, a, 0, 1000, 1);
+    expect(device.sent.map((report) => report.at)).toEqual([0, 500, 1000]);
+    device.reports.reportEvery(2000);
+    feed(device, a, 1001, 7000, 1);
+    expect(device.sent.map((report) => report.at)).toEqual([0, 500, 1000, 3000, 5000, 7000]);
+  });
+
+  it('reports nothing at interval 0, and starts again at the next change once asked', () => {
+    const { clock, sent, reports } = reporter();
+    reports.received(a, 1);
+    reports.reportEvery(0); // drops the pending report
+    reports.received(a, 2);
+    clock.advance(2000);
+    expect(sent).toEqual([]);
+    expect(clock.pending).toBe(0);
+    reports.reportEvery(INTERVAL);
+    reports.received(a, 3);
+    clock.advance(1000);
+    expect(sent.map((report) => report.streams)).toEqual([{ [a]: 3 }]);
+    const silent = new ReceivedReporter(0, () => expect.unreachable());
+    silent.received(a, 1);
+  });
+
+  it('refuses an interval that is not a whole number of ms, 0 or more', () => {
+    for (const bad of [-1, 2.5, Number.NaN]) {
+      expect(() => new ReceivedReporter(bad, () => undefined)).toThrow(RangeError);
+      expect(() => reporter().reports.reportEvery(bad)).toThrow(RangeError);
+    }
   });
 });

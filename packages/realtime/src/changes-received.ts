@@ -22,6 +22,7 @@ export function changesReceivedHandler(
     changesReceivedPayloadSchema,
     async ({ streams, heldMs }, socket: GatewaySocket) => {
       const now = Date.now();
+      socket.data.reportedAt = now;
       const received = socket.data.received;
       for (const [name, seq] of Object.entries(streams)) {
         const stream = name as StreamName;

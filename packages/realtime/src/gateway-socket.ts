@@ -16,6 +16,11 @@ export interface GatewaySocketData extends VerifiedDeviceToken {
    * plain object, so that other nodes see it through `fetchSockets()`.
    */
   received: Partial<Record<StreamName, number>>;
+  /**
+   * When the device last reported (`changes:received`, ms since the epoch): its positions in
+   * `received` are as of then (devices report at most every `receivedReportMs`).
+   */
+  reportedAt?: number;
 }
 
 /** Forgets what the device told of `stream` (`changes:received`): it left the stream. */

@@ -1,5 +1,6 @@
 import { type Database } from '@ccs/db';
 import {
+  DEFAULT_RECEIVED_REPORT_MS,
   EVENTS,
   MAX_ENCODED_SEND_BYTES,
   subscribePayloadSchema,
@@ -84,6 +85,13 @@ export interface GatewayOptions {
    * node keeps or leaves out the same changes. @default 1
    */
   readonly traceSampleRatio?: number;
+  /**
+   * At most how often devices are asked to report what they hold (`changes:received`), in every
+   * subscribe answer; 0 asks for no reports. More often keeps the inspector's lags fresher and
+   * costs the gateway one inbound event per device per interval while changes flow.
+   * @default {@link DEFAULT_RECEIVED_REPORT_MS}
+   */
+  readonly receivedReportMs?: number;
   /** Tuning of the default {@link ChangeRelay}, and how its changes are framed. */
   readonly relay?: GatewayRelayOptions;
   /**
@@ -161,6 +169,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }
   const { coalesce = true, ...tuning } = options.relay ?? {};
   const maxFrameBytes = limits.outboundBufferBytes / 4;
+  const receivedReportMs = options.receivedReportMs ?? DEFAULT_RECEIVED_REPORT_MS;
+  if (!(Number.isInteger(receivedReportMs) && receivedReportMs >= 0)) {
+    throw new Error(
+      `receivedReportMs must be a whole number of ms, 0 or more, got ${receivedReportMs}`,
+    );
+  }
   const sessions = new LocalSessions<GatewaySocket>(limits, (socket, end) =>
     endSession(socket, end, metrics),
   );
@@ -297,7 +311,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         maxFrameBytes,
         onResume: metrics?.countResume,
       };
-      return local.membership().run(() => subscribeSocket(socket, payload, deps));
+      return local
+        .membership()
+        .run(async () => ({ ...(await subscribeSocket(socket, payload, deps)), receivedReportMs }));
     }),
     [EVENTS.unsubscribe]: eventHandler(unsubscribePayloadSchema, (payload, socket) =>
       localOf(socket)

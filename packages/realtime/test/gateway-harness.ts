@@ -29,12 +29,20 @@ export interface GatewayHarnessOptions {
   readonly limits?: GatewayLimits;
   readonly metrics?: GatewayMetrics;
   readonly tracer?: GatewayOptions['tracer'];
+  readonly receivedReportMs?: number;
 }
 
 /** The gateway on a real socket.io server on an ephemeral loopback port. */
 export async function startGatewayHarness(
   database: TestDatabase,
-  { relay = {}, createRelay, limits, metrics, tracer }: GatewayHarnessOptions = {},
+  {
+    relay = {},
+    createRelay,
+    limits,
+    metrics,
+    tracer,
+    receivedReportMs,
+  }: GatewayHarnessOptions = {},
 ): Promise<GatewayHarness> {
   const http = createServer();
   const io: GatewayServer = new Server(http, { maxHttpBufferSize: MAX_FRAME_BYTES });
@@ -47,6 +55,7 @@ export async function startGatewayHarness(
     ...(limits ? { limits } : {}),
     ...(metrics ? { metrics } : {}),
     ...(tracer ? { tracer } : {}),
+    ...(receivedReportMs !== undefined && { receivedReportMs }),
   });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   return {

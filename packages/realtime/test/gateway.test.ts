@@ -1,7 +1,13 @@
 import { readChanges } from '@ccs/db';
 import { SignJWT } from 'jose';
 import { createMessage, seedConversationScenario } from '@ccs/fixtures';
-import { isChangeOf, signDeviceToken, type ChangeEvent, type StreamName } from '@ccs/protocol';
+import {
+  DEFAULT_RECEIVED_REPORT_MS,
+  isChangeOf,
+  signDeviceToken,
+  type ChangeEvent,
+  type StreamName,
+} from '@ccs/protocol';
 import { TestClient } from '@ccs/test-clients';
 import type { TestDatabase } from '@ccs/test-env/vitest';
 import { devicesOf, test } from './gateway-fixtures.js';
@@ -71,6 +77,7 @@ describe('gateway subscribe and send', () => {
       expect(await client.emitWithAck('subscribe', { stream: scenario.stream })).toEqual({
         ok: true,
         head: 3,
+        receivedReportMs: expect.any(Number),
       });
     }
     const ack = await clients[0]!.emitWithAck('message:send', {
@@ -171,7 +178,7 @@ describe('gateway subscribe and send', () => {
       const { seq } = await createMessage(database.db, aliceLaptop, scenario.conversation.id);
       // As a device does that got the change (or sent it) through another node.
       const ack = await bob!.emitWithAck('subscribe', { stream: scenario.stream, since: seq });
-      expect(ack).toEqual({ ok: true, head: seq });
+      expect(ack).toEqual({ ok: true, head: seq, receivedReportMs: DEFAULT_RECEIVED_REPORT_MS });
       const sent = await alice!.emitWithAck('message:send', {
         conversationId: scenario.conversation.id,
         clientId: 'after-resume',
@@ -189,6 +196,34 @@ describe('gateway subscribe and send', () => {
   });
 });
 
+describe('gateway device reports', () => {
+  test('every subscribe answer asks for changes:received at most every receivedReportMs', async ({
+    database,
+    scenario,
+  }) => {
+    for (const receivedReportMs of [250, 0]) {
+      const harness = await startGatewayHarness(database, { receivedReportMs });
+      const client = new TestClient({
+        url: harness.url,
+        token: devicesOf(scenario).aliceLaptop.token,
+      });
+      try {
+        await client.open();
+        expect(await client.subscribe(scenario.stream)).toEqual({
+          head: expect.any(Number),
+          receivedReportMs,
+        });
+      } finally {
+        await client.close();
+        await harness.close();
+      }
+    }
+    await expect(startGatewayHarness(database, { receivedReportMs: -1 })).rejects.toThrow(
+      /receivedReportMs must be a whole number of ms, 0 or more, got -1/,
+    );
+  });
+});
+
 describe('gateway ids', () => {
   test('serves a stream and a send named with an uppercase id', async ({ scenario, connect }) => {
     const { aliceLaptop, bobPhone } = devicesOf(scenario);
@@ -197,6 +232,7 @@ describe('gateway ids', () => {
     expect(await bob.emitWithAck('subscribe', { stream: `conversation:${upper}` })).toEqual({
       ok: true,
       head: 3,
+      receivedReportMs: expect.any(Number),
     });
     const ack = await alice.emitWithAck('message:send', {
       conversationId: upper,

@@ -103,6 +103,7 @@ describe('retention', () => {
     expect(await bob.emitWithAck('subscribe', { stream: scenario.stream, since: 6 })).toEqual({
       ok: true,
       head: 6,
+      receivedReportMs: expect.any(Number),
     });
     await createMessage(database.db, aliceLaptop, scenario.conversation.id, { body: 'fresh' });
     const [change] = await bob.waitFor('change');

@@ -72,6 +72,15 @@ describe('loadConfig', () => {
     }
   });
 
+  it('asks devices for a report at most every 5 s unless told another whole number of ms (0: none)', () => {
+    expect(loadConfig({}).deviceReportMs).toBe(5000);
+    expect(loadConfig({ CCS_DEVICE_REPORT_MS: '1000' }).deviceReportMs).toBe(1000);
+    expect(loadConfig({ CCS_DEVICE_REPORT_MS: '0' }).deviceReportMs).toBe(0);
+    for (const bad of ['-1', '2.5', 'often']) {
+      expect(() => loadConfig({ CCS_DEVICE_REPORT_MS: bad })).toThrow(/CCS_DEVICE_REPORT_MS/);
+    }
+  });
+
   it('passes only the limits that are set, leaving the rest to the gateway', () => {
     expect(loadConfig({}).limits).toEqual({});
     expect(

@@ -1,4 +1,5 @@
 import { ChangeFeedConfigError, parseChangeFeeds, type ChangeFeed } from '@ccs/jobs';
+import { DEFAULT_RECEIVED_REPORT_MS } from '@ccs/protocol';
 import type { GatewayLimits } from '@ccs/realtime';
 import { z } from 'zod';
 
@@ -60,6 +61,12 @@ const envSchema = z
       (value) => (value === '' ? undefined : value),
       z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
     ),
+    CCS_DEVICE_REPORT_MS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(3_600_000)
+      .default(DEFAULT_RECEIVED_REPORT_MS),
     CCS_OTLP_SAMPLE_RATIO: z.coerce
       .number()
       .gt(0, 'must be above 0')
@@ -124,6 +131,12 @@ export interface SyncServerConfig {
    * chosen by stream and seq, so every node keeps the same changes whole.
    */
   readonly otlpSampleRatio: number;
+  /**
+   * At most how often devices report what they hold (`CCS_DEVICE_REPORT_MS`, ms; 0: never),
+   * told to each in its subscribe answers: how fresh the inspector's lags and the
+   * commit-to-device-ack metric are, against one inbound event per device per interval.
+   */
+  readonly deviceReportMs: number;
   /** Change feeds for sibling apps (`CCS_CHANGE_FEEDS`, e.g. `moderation=conversation:*`). */
   readonly changeFeeds: readonly ChangeFeed[];
   /** Offline notifications: tries, first retry's wait (doubling), jitter, POST timeout, parallel POSTs. */
@@ -199,6 +212,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SyncServerConf
     adminToken: value.CCS_ADMIN_TOKEN,
     otlpEndpoint: value.CCS_OTLP_ENDPOINT,
     otlpSampleRatio: value.CCS_OTLP_SAMPLE_RATIO,
+    deviceReportMs: value.CCS_DEVICE_REPORT_MS,
     changeFeeds: value.CCS_CHANGE_FEEDS,
     webhooks: {
       attempts: value.CCS_WEBHOOK_ATTEMPTS,

@@ -287,6 +287,7 @@ export async function startSyncServer(
     maxTokenLifetimeSeconds: Math.round(config.tokenMaxLifetimeHours * 3600),
     logger: logger.child({ component: 'gateway' }),
     metrics,
+    receivedReportMs: config.deviceReportMs,
     relay: { busyTickMs: config.relayBusyMs, idleTickMs: config.relayIdleMs },
     wakeSignal,
     presence: { redis: presenceRedis, prefix: config.redisPrefix, ...config.presence },

@@ -136,6 +136,7 @@ describe('conversation lifecycle', () => {
       expect(await client.emitWithAck('subscribe', { stream, since: 0 })).toEqual({
         ok: true,
         head: created.seq,
+        receivedReportMs: expect.any(Number),
       });
     }
     await changeOn(bobPhone, stream, (change) => change.kind === 'conversation.created');
@@ -590,6 +591,7 @@ describe('conversation lifecycle', () => {
         expect(await late.emitWithAck('subscribe', { stream, since: snapshot.seq })).toEqual({
           ok: true,
           head: snapshot.seq,
+          receivedReportMs: expect.any(Number),
         });
         const next = okOf<MessageSendResult>(
           await socketWrite(aliceSocket, 'message:send', {

@@ -91,6 +91,7 @@ describe('stream inspector: admin routes across two nodes', () => {
       connectedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       received: null,
       lag: null,
+      reportedAt: null,
     });
     const expected = {
       stream: scenario.stream,
@@ -110,16 +111,29 @@ describe('stream inspector: admin routes across two nodes', () => {
 
     // What each device acknowledged (changes:received, kept on its socket by the node that
     // serves it) shows on every node.
+    // with when it said so.
+    const reportedFrom = Date.now();
     await acknowledge(bobB, scenario.stream, head - 1);
     await acknowledge(phoneA, scenario.stream, head);
+    const reportedTo = Date.now();
     const view = await subscribersOf(nodeA, scenario.stream);
+    const reported = expect.stringMatching(/^\d{4}-\d\d-\d\dT/);
     expect(view.subscribers).toEqual(
       expect.arrayContaining([
-        { ...row(nodeB, bobB, bob!.devices[0]!), received: head - 1, lag: 1 },
-        { ...row(nodeA, phoneA, phone!), received: head, lag: 0 },
+        {
+          ...row(nodeB, bobB, bob!.devices[0]!),
+          received: head - 1,
+          lag: 1,
+          reportedAt: reported,
+        },
+        { ...row(nodeA, phoneA, phone!), received: head, lag: 0, reportedAt: reported },
         row(nodeB, laptopB, laptop!),
       ]),
     );
+    for (const { reportedAt } of view.subscribers.filter((s) => s.reportedAt !== null)) {
+      expect(Date.parse(reportedAt!)).toBeGreaterThanOrEqual(reportedFrom);
+      expect(Date.parse(reportedAt!)).toBeLessThanOrEqual(reportedTo);
+    }
 
     // A socket that unsubscribes leaves the list; a stream nobody follows has none.
     expect(await laptopB.emitWithAck('unsubscribe', { stream: scenario.stream })).toMatchObject({
@@ -180,6 +194,7 @@ describe('stream inspector: admin routes across two nodes', () => {
           node: nodeA.nodeId,
           socketId: phoneA.socket.id,
           connectedAt: expect.any(String),
+          reportedAt: expect.any(String),
           streams: [
             {
               stream: scenario.stream,
@@ -194,6 +209,7 @@ describe('stream inspector: admin routes across two nodes', () => {
           node: nodeB.nodeId,
           socketId: phoneB.socket.id,
           connectedAt: expect.any(String),
+          reportedAt: null,
           streams: [{ stream: scenario.stream, head: conversationHead, received: null, lag: null }],
         },
       ]),

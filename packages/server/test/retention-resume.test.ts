@@ -104,6 +104,7 @@ describe('retention and resume', () => {
     expect(await phone.emitWithAck('subscribe', { stream, since: k })).toEqual({
       ok: true,
       head: k + 4,
+      receivedReportMs: expect.any(Number),
     });
     const live = (await send('back')).seq;
     expect(live).toBe(k + 5);
@@ -178,6 +179,7 @@ describe('retention and resume', () => {
       expect(await phone.emitWithAck('subscribe', { stream, since: state.seq })).toEqual({
         ok: true,
         head,
+        receivedReportMs: expect.any(Number),
       });
       const live = (await send('back')).seq;
       await phone.expectReceivedOnce(stream, [...seen, live]);

@@ -190,7 +190,10 @@ export class TestClient {
     const payload = { stream, ...(since !== undefined && { since }) };
     const ack = await this.emitWithAck('subscribe', payload, emit);
     if (!ack.ok) throw new AckRefusedError('subscribe', payload, ack.error, { client: this.name });
-    return { head: ack.head };
+    return {
+      head: ack.head,
+      ...(ack.receivedReportMs !== undefined && { receivedReportMs: ack.receivedReportMs }),
+    };
   }
 
   /**

@@ -32,7 +32,10 @@ export interface BenchOptions {
   readonly gatewayConnections: number;
   /** Give the gateway Prometheus metrics, as the sync-server does. */
   readonly gatewayMetrics: boolean;
-  /** How often at most each device reports `changes:received` in the device-acks variant. */
+  /**
+   * What the gateway asks of devices in its subscribe answers (`receivedReportMs`): how often at
+   * most each device reports `changes:received` in the device-acks variant.
+   */
   readonly ackIntervalMs: number;
   /** Share of the changes the tracing variant traces (the sync-server's default). */
   readonly traceSampleRatio: number;
@@ -160,7 +163,7 @@ const program = new Command('realtime-bench')
   .option('--no-gateway-metrics', 'run the gateway without its Prometheus metrics')
   .option(
     '--ack-interval-ms <n>',
-    'device-acks variant: changes:received at most this often per device (@ccs/client default)',
+    'device-acks variant: the gateway asks each device for changes:received at most this often (CCS_DEVICE_REPORT_MS default)',
     positiveInteger,
     DEFAULT_RECEIVED_REPORT_MS,
   )

@@ -40,6 +40,8 @@ export interface BenchServerConfig {
   readonly otlpEndpoint?: string;
   /** Share of the changes traced (the gateway's `traceSampleRatio`). */
   readonly traceSampleRatio: number;
+  /** What the gateway asks of devices in its subscribe answers (its `receivedReportMs`). */
+  readonly receivedReportMs: number;
 }
 
 /** A bare-emit load, run inside the server process on the sockets the gateway holds. */
@@ -115,10 +117,10 @@ export interface ClientWorkerCalls {
   /** Disconnects the socket `subscribeMany` opened for `token`: the gateway releases its streams. */
   closeHolder: { params: { token: string }; result: Record<string, never> };
   /**
-   * From now on every device reports what it received (`changes:received`) at most every
-   * `intervalMs`, throttled like `@ccs/client`; 0 stops reporting (a report due is dropped).
+   * From now on every device reports what it received (`changes:received`) or not (a report due
+   * is dropped); throttled like `@ccs/client`, to what the gateway asked in its subscribe answer.
    */
-  deviceAcks: { params: { intervalMs: number }; result: Record<string, never> };
+  deviceAcks: { params: { report: boolean }; result: Record<string, never> };
   /** The reports sent since the previous call, and their answers so far. */
   takeAckCounts: { params: Record<string, never>; result: AckCounts };
   progress: { params: { phase: number }; result: PhaseProgress };

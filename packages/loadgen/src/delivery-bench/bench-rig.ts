@@ -35,6 +35,8 @@ export interface BenchRigOptions {
   readonly gatewayMetrics: boolean;
   /** Share of the changes a traced gateway traces. */
   readonly traceSampleRatio: number;
+  /** At most how often the gateway asks devices to report (`changes:received`), in ms. */
+  readonly receivedReportMs: number;
   /** Time the relay's broadcasts (diagnostics; see relay-probe.ts). */
   readonly probeRelay: boolean;
   /** Extra Node flags for the server process (e.g. `--cpu-prof`). */
@@ -63,8 +65,11 @@ export interface StartedBenchRig {
    * option, fixed at its start: a gateway without one does none of the tracing work.
    */
   useTracing(tracing: boolean, options?: { readonly fresh?: boolean }): Promise<void>;
-  /** Every device reports what it received at most every `intervalMs` from now; 0: no reports. */
-  setDeviceAcks(intervalMs: number): Promise<void>;
+  /**
+   * From now on every device reports what it received (at most as often as the gateway asks:
+   * `receivedReportMs`), or none does.
+   */
+  setDeviceAcks(report: boolean): Promise<void>;
   /**
    * Makes the gateway track `total` streams (the bench conversations included) by subscribing
    * the extra device to as many held streams as that takes; to go down, its socket is closed
@@ -177,6 +182,7 @@ export async function startBenchRig(options: BenchRigOptions): Promise<StartedBe
         probeRelay: options.probeRelay,
         metrics: options.gatewayMetrics,
         traceSampleRatio: options.traceSampleRatio,
+        receivedReportMs: options.receivedReportMs,
         ...(tracing && { otlpEndpoint: otlp.url }),
       });
       const address = `http://127.0.0.1:${port}`;
@@ -209,8 +215,8 @@ export async function startBenchRig(options: BenchRigOptions): Promise<StartedBe
       if (fresh || serving.tracing !== tracing) await serve(serving.relay, { tracing });
     };
 
-    const setDeviceAcks = async (intervalMs: number): Promise<void> => {
-      await Promise.all(clients.map((client) => client.call('deviceAcks', { intervalMs })));
+    const setDeviceAcks = async (report: boolean): Promise<void> => {
+      await Promise.all(clients.map((client) => client.call('deviceAcks', { report })));
     };
 
     const holdStreams = async (total: number): Promise<void> => {

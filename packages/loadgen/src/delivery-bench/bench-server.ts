@@ -84,6 +84,7 @@ serveParentCalls<ServerCalls>({
       ...(probe && { createRelay: probe.factory(config.relay) }),
       ...(config.metrics && { metrics: createGatewayMetrics(new Registry()) }),
       ...(tracing && { tracer: tracing.tracer, traceSampleRatio: config.traceSampleRatio }),
+      receivedReportMs: config.receivedReportMs,
     });
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
     running = { io, gateway, database, probe, counter, tracing };

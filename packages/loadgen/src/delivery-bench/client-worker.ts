@@ -2,9 +2,11 @@
  * A process holding a share of the simulated devices: one socket.io-client socket each
  * (websocket only, no reconnection: a disconnect makes the run invalid and is reported), each
  * subscribed to its conversation's stream. It tallies every change of every `changes` frame and,
- * when told to (`deviceAcks`), reports what each device received as `@ccs/client` does.
+ * when told to (`deviceAcks`), reports what each device received as `@ccs/client` does: at most
+ * as often as the gateway asked in the subscribe answer.
  */
 import {
+  DEFAULT_RECEIVED_REPORT_MS,
   EVENTS,
   ReceivedReporter,
   type ChangesReceivedPayload,
@@ -28,8 +30,10 @@ const holders = new Map<string, BenchSocket>();
 const closing = new WeakSet<BenchSocket>();
 let nextClientIndex = 0;
 let lastLoop = performance.eventLoopUtilization();
-/** `changes:received` every this many ms at most, per device; 0: devices do not report. */
-let ackIntervalMs = 0;
+/** Whether devices report `changes:received` (the device-acks variant). */
+let reporting = false;
+/** At most how often the gateway asked each device to report (its subscribe answer). */
+const askedReportMs = new WeakMap<BenchSocket, number>();
 /** Each device's reporter, made at its first change while devices report. */
 const reporters = new Map<BenchSocket, ReceivedReporter>();
 const acks = { sent: 0 };
@@ -44,7 +48,10 @@ function sendReceived(socket: BenchSocket, payload: ChangesReceivedPayload): voi
 function reporterOf(socket: BenchSocket): ReceivedReporter {
   let reporter = reporters.get(socket);
   if (!reporter) {
-    reporter = new ReceivedReporter(ackIntervalMs, (payload) => sendReceived(socket, payload));
+    reporter = new ReceivedReporter(
+      askedReportMs.get(socket) ?? DEFAULT_RECEIVED_REPORT_MS,
+      (payload) => sendReceived(socket, payload),
+    );
     reporters.set(socket, reporter);
   }
   return reporter;
@@ -83,7 +90,11 @@ function subscribe(socket: BenchSocket, stream: StreamName): Promise<string | un
     .timeout(30_000)
     .emitWithAck(EVENTS.subscribe, { stream })
     .then(
-      (ack) => (ack.ok ? undefined : `subscribe: ${ack.error.code} ${ack.error.message}`),
+      (ack) => {
+        if (!ack.ok) return `subscribe: ${ack.error.code} ${ack.error.message}`;
+        if (ack.receivedReportMs !== undefined) askedReportMs.set(socket, ack.receivedReportMs);
+        return undefined;
+      },
       (error: unknown) => `subscribe: ${String(error)}`,
     );
 }
@@ -99,7 +110,7 @@ async function openDevice(url: string, device: ClientDevice): Promise<string | u
     for (const change of frame) tallies.record(clientIndex, change, receivedAtMicros);
     // A frame holds changes of one stream, in seq order.
     const last = frame[frame.length - 1];
-    if (ackIntervalMs > 0 && last) reporterOf(socket).received(last.stream, last.seq);
+    if (reporting && last) reporterOf(socket).received(last.stream, last.seq);
   });
   socket.on(EVENTS.resyncRequired, () => tallies.recordResync());
   return subscribe(socket, device.stream);
@@ -152,9 +163,9 @@ serveParentCalls<ClientWorkerCalls>({
     return {};
   },
 
-  deviceAcks({ intervalMs }) {
+  deviceAcks({ report }) {
     stopReporting();
-    ackIntervalMs = intervalMs;
+    reporting = report;
     return {};
   },
 

@@ -63,6 +63,11 @@ export interface TracingStats {
  * issued, emit called) to the receipt.
  */
 export interface PhaseResult extends LatencySummary {
+  /**
+   * Send → receive of every delivery, µs, a `LatencyHistogram` encoded: phases run alike (the
+   * overhead rounds) are pooled from it.
+   */
+  readonly latencyHistogram: string;
   readonly deliveriesPerSec: number;
   readonly lost: number;
   readonly duplicated: number;
@@ -301,6 +306,7 @@ export class LoadPhaseRunner {
     const durationSec = (lastReceiveMicros - startMicros) / 1e6;
     return {
       ...latencySummary(latency),
+      latencyHistogram: latency.encode(),
       deliveriesPerSec: round(received / durationSec),
       lost: expected - received,
       duplicated,

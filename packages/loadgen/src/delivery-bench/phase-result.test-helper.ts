@@ -1,5 +1,16 @@
 /** Test data of the delivery bench shared by its tests. */
+import { LatencyHistogram } from '@ccs/test-clients';
 import type { PhaseResult } from './load-phase-runner.js';
+
+/**
+ * An encoded latency histogram of 100 deliveries whose p50 is `p50Ms` and whose p99 is `p99Ms`
+ * (98 at one, 2 at the other; within the histogram's 0.1 %).
+ */
+export function latencyOf(p50Ms: number, p99Ms: number): string {
+  const latency = LatencyHistogram.empty();
+  for (let i = 0; i < 100; i++) latency.record((i < 98 ? p50Ms : p99Ms) * 1000);
+  return latency.encode();
+}
 
 /** A clean phase: everything delivered once, in order; `overrides` change what a test needs. */
 export function phase(overrides: Partial<PhaseResult> = {}): PhaseResult {
@@ -7,6 +18,7 @@ export function phase(overrides: Partial<PhaseResult> = {}): PhaseResult {
     p50Ms: 2,
     p99Ms: 8,
     maxMs: 20,
+    latencyHistogram: latencyOf(2, 8),
     deliveriesPerSec: 10_000,
     lost: 0,
     duplicated: 0,

@@ -120,6 +120,7 @@ async function main(options: BenchOptions): Promise<void> {
     gatewayConnections: options.gatewayConnections,
     gatewayMetrics: options.gatewayMetrics,
     traceSampleRatio: options.traceSampleRatio,
+    receivedReportMs: options.ackIntervalMs,
     probeRelay: options.probeRelay,
     serverNodeFlags: options.profileServer
       ? ['--cpu-prof', `--cpu-prof-dir=${options.profileServer}`]
@@ -162,7 +163,7 @@ async function main(options: BenchOptions): Promise<void> {
      */
     const useVariant = async (variant: CcsVariant, fresh = false): Promise<void> => {
       await started.useTracing(variant === 'tracing', { fresh });
-      await started.setDeviceAcks(variant === 'deviceAcks' ? options.ackIntervalMs : 0);
+      await started.setDeviceAcks(variant === 'deviceAcks');
     };
     /** How a phase runs: its variant, on a freshly started gateway or not, how writes commit. */
     interface PhaseSetting {

@@ -1,3 +1,4 @@
+import { LatencyHistogram } from '@ccs/test-clients';
 import { repeatSpread, type RepeatSpread } from '../measure/repeat-spread.js';
 import type { RepeatedSaturation } from '../measure/repeated-saturation.js';
 import type { PhaseResult } from './load-phase-runner.js';
@@ -28,7 +29,11 @@ export interface OverheadSaturation<T> {
 export interface OverheadPoint {
   /** Moderate: the median of the rounds; saturation: the median of the searches' bests. */
   readonly deliveriesPerSec: number;
-  /** Send → receive, ms. Moderate: medians of the rounds; saturation: the median search's best step. */
+  /**
+   * Send → receive, ms. Moderate: of every delivery of the rounds together (their histograms
+   * pooled: a stall in one round weighs as much as its deliveries, where the median of the
+   * rounds' p99s jumps with whichever round had one); saturation: the median search's best step.
+   */
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly offeredWritesPerSec: number;
@@ -80,13 +85,19 @@ function cores(result: PhaseResult, group: string): number {
   return result.cpuCores[group] ?? 0;
 }
 
-/** Plain CCS or a variant over the moderate rounds: each number the median of the rounds. */
+/**
+ * Plain CCS or a variant over the moderate rounds: the latencies of all their deliveries pooled,
+ * every other number the median of the rounds.
+ */
 export function roundsPoint(rounds: readonly PhaseResult[]): OverheadPoint {
+  const pooled = LatencyHistogram.empty();
+  for (const round of rounds) pooled.add(LatencyHistogram.decode(round.latencyHistogram));
+  const { p50Ms, p99Ms } = pooled.percentiles();
   const p99Rounds = repeatSpread(rounds.map((round) => round.p99Ms));
   return {
     deliveriesPerSec: medianOf(rounds.map((round) => round.deliveriesPerSec)),
-    p50Ms: medianOf(rounds.map((round) => round.p50Ms)),
-    p99Ms: p99Rounds.median,
+    p50Ms,
+    p99Ms,
     offeredWritesPerSec: rounds[0]!.offeredWritesPerSec,
     gatewayCores: medianOf(rounds.map((round) => cores(round, 'gateway'))),
     clientCores: medianOf(rounds.map((round) => cores(round, 'clients'))),

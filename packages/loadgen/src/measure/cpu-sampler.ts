@@ -55,7 +55,7 @@ async function postgresPids(): Promise<number[]> {
 }
 
 function toCores(ticks: number, seconds: number): number {
-  return seconds > 0 ? Math.round((ticks / CLOCK_TICKS_PER_SEC / seconds) * 100) / 100 : 0;
+  return seconds > 0 ? Math.round((ticks / CLOCK_TICKS_PER_SEC / seconds) * 1000) / 1000 : 0;
 }
 
 /**

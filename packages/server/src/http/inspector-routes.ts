@@ -57,6 +57,7 @@ const inspectedDataSchema = z.object({
   node: z.string().optional().catch(undefined),
   connectedAt: z.string().optional().catch(undefined),
   received: z.record(z.string(), z.number()).optional().catch(undefined),
+  reportedAt: z.number().optional().catch(undefined),
 });
 type InspectedData = z.infer<typeof inspectedDataSchema>;
 
@@ -90,6 +91,11 @@ export interface SubscriberView {
   readonly received: number | null;
   /** `head - received`; null when `received` is. */
   readonly lag: number | null;
+  /**
+   * When the socket's device last reported (ISO; null: never): `received` is as of then, and
+   * devices report at most every `receivedReportMs` (5 s by default) while changes come.
+   */
+  readonly reportedAt: string | null;
 }
 
 /** `GET /v1/admin/streams/:stream/subscribers`. */
@@ -112,6 +118,8 @@ export interface DeviceSocketView {
   readonly node: string | null;
   readonly socketId: string;
   readonly connectedAt: string | null;
+  /** When the device last reported on this socket (ISO; null: never), as {@link SubscriberView}'s. */
+  readonly reportedAt: string | null;
   readonly streams: readonly SocketStreamView[];
 }
 
@@ -174,6 +182,10 @@ function streamsOf(socket: AnySocket): StreamName[] {
   return [...socket.rooms].filter((room): room is StreamName => isStreamName(room)).sort();
 }
 
+function isoOrNull(ms: number | undefined): string | null {
+  return ms === undefined ? null : new Date(ms).toISOString();
+}
+
 function lagOf(head: number, received: number | null): number | null {
   return received === null ? null : head - received;
 }
@@ -225,6 +237,7 @@ export function registerInspectorRoutes(admin: FastifyInstance, deps: InspectorD
           connectedAt: data.connectedAt ?? null,
           received,
           lag: lagOf(position.head, received),
+          reportedAt: isoOrNull(data.reportedAt),
         };
       })
       .sort(byNodeThenSocket);
@@ -249,6 +262,7 @@ export function registerInspectorRoutes(admin: FastifyInstance, deps: InspectorD
           node: data.node ?? null,
           socketId: socket.id,
           connectedAt: data.connectedAt ?? null,
+          reportedAt: isoOrNull(data.reportedAt),
           streams: streamsOf(socket).map((stream) => {
             const head = positions.get(stream)?.head ?? 0;
             const received = data.received?.[stream] ?? null;
