@@ -311,6 +311,43 @@ describe('ChangeTail', () => {
   });
 });
 
+describe('ChangeTail read cost', () => {
+  it('is never compiled by JIT, however large the planner thinks the log is', async () => {
+    // With jit_above_cost at 0 this session compiles every query, as the default 100,000 does
+    // the read's generic plan once change_log holds about a million rows (it costs `xid >= $2`
+    // at a third of the table): 15-40 ms of LLVM per read, for a read of a few rows.
+    // auto_explain shows each plan, the read's own (nested in ccs_committed_changes) included.
+    const client = await database.pool.connect();
+    const plans: string[] = [];
+    client.on('notice', (notice) => plans.push(notice.message ?? ''));
+    try {
+      const available = await client.query<{ ok: boolean }>('SELECT pg_jit_available() AS ok');
+      expect(
+        available.rows[0]!.ok,
+        'this PostgreSQL cannot JIT: the test would prove nothing',
+      ).toBe(true);
+      await client.query("LOAD 'auto_explain'");
+      for (const setting of [
+        'auto_explain.log_min_duration = 0',
+        'auto_explain.log_nested_statements = on',
+        'auto_explain.log_level = notice',
+        'jit = on',
+        'jit_above_cost = 0',
+      ]) {
+        await client.query(`SET ${setting}`);
+      }
+      await client.query('SELECT count(*) FROM change_log');
+      expect(plans.find((plan) => plan.includes('FROM change_log'))).toContain('JIT:');
+      await client.query(`SELECT * FROM ccs_committed_changes('{}', '0', '{}', '{}', '{}', 10)`);
+      const read = plans.find((plan) => plan.includes('pg_current_snapshot()'));
+      expect(read).toBeDefined();
+      expect(read).not.toContain('JIT:');
+    } finally {
+      client.release(true);
+    }
+  });
+});
+
 describe('ChangeTail under concurrent writers', () => {
   it('reads every committed change exactly once, whatever the batch cuts', async () => {
     const conversations = await Promise.all(Array.from({ length: 3 }, () => newConversation()));
