@@ -36,12 +36,13 @@ const systemClock: ReporterClock = {
  * (`heldMs`, so the server times the commit to the device's receipt, not to the report).
  *
  * A report leaves when a change arrives once the interval is over, right after the frames of
- * that read: the server has just written to the device and is awake, and the report rides on
- * the TCP acknowledgement the device sends for that frame anyway. A report sent at a time of
- * its own (a timer) instead lands on a server that is often idle between deliveries: in the
- * delivery bench, such a report cost the gateway about 165 µs, several deliveries' worth, nearly
- * all of it waking up for it. Only when the changes stop before the interval is over does a
- * timer send the rest, half an interval after it ends.
+ * that read: the gateway has just written to the device and is likely still writing that change
+ * to the room's other devices, and the report rides on the TCP acknowledgement the device sends
+ * for the frame anyway. A report on a timer of its own lands on a gateway that is often idle
+ * between deliveries and must wake for it: in the delivery bench (a small VM, where waking costs
+ * more than the work) that cost the gateway ~165 µs a report, riding on a change 80-160 µs.
+ * Only when the changes stop before the interval is over does a timer send the rest, half an
+ * interval after it ends.
  *
  * A device's first interval ends after a random part of an interval: the devices that all
  * started at once (a gateway restarted, a bench began) would otherwise all report on the same
