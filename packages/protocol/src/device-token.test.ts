@@ -51,6 +51,25 @@ describe('device tokens', () => {
     await expect(verifyDeviceToken(hour, secret)).resolves.toMatchObject({ userId, deviceId });
   });
 
+  it('accepts a lifetime a second over the maximum (the clock read twice), and no more', async () => {
+    // jose's builder reads the clock for iat and again for exp: a second turning between the
+    // two made about one token in ten thousand a second over its 30 days, and refused.
+    const iat = Math.floor(Date.now() / 1000);
+    const lasting = (seconds: number) =>
+      new SignJWT({ uid: userId })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(deviceId)
+        .setIssuer('ccs')
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + seconds)
+        .sign(new TextEncoder().encode(secret));
+    const month = 30 * 24 * 3600;
+    await expect(verifyDeviceToken(await lasting(month + 1), secret)).resolves.toMatchObject({
+      deviceId,
+    });
+    await expect(verifyDeviceToken(await lasting(month + 2), secret)).rejects.toThrow(/lifetime/);
+  });
+
   it('verifies each token with its own secret only, across more secrets than are kept imported', async () => {
     const secrets = Array.from({ length: 12 }, (_, i) => `${secret}-${i}`);
     const tokens = await Promise.all(

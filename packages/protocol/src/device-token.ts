@@ -66,17 +66,28 @@ export async function signDeviceToken(
   identity: DeviceIdentity,
   options: SignDeviceTokenOptions,
 ): Promise<string> {
-  return new SignJWT({ uid: identity.userId })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(identity.deviceId)
-    .setIssuer(ISSUER)
-    .setIssuedAt()
-    .setExpirationTime(options.expiresIn ?? '30d')
-    .sign(key(options.secret));
+  return (
+    new SignJWT({ uid: identity.userId })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(identity.deviceId)
+      .setIssuer(ISSUER)
+      // Each reads the clock, in whole seconds: `exp` first, so that a second that turns between
+      // the two reads shortens the token instead of making it a second over its lifetime.
+      .setExpirationTime(options.expiresIn ?? '30d')
+      .setIssuedAt()
+      .sign(key(options.secret))
+  );
 }
 
 /** The longest token lifetime {@link verifyDeviceToken} accepts by default: 30 days. */
 const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 30 * 24 * 3600;
+
+/**
+ * What a lifetime may be over the maximum: `iat` and `exp` are whole seconds, and a signer that
+ * reads the clock once for each (jose's builder does) makes a token a second over when a second
+ * turns between the two reads.
+ */
+const LIFETIME_SLACK_SECONDS = 1;
 
 /** Options of {@link verifyDeviceToken}. */
 export interface VerifyDeviceTokenOptions {
@@ -120,7 +131,7 @@ export async function verifyDeviceToken(
     throw new Error('token needs sub (device id) and uid (user id), both UUIDs');
   }
   const maxLifetime = options.maxLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS;
-  if (claims.data.exp - claims.data.iat > maxLifetime) {
+  if (claims.data.exp - claims.data.iat > maxLifetime + LIFETIME_SLACK_SECONDS) {
     throw new Error(
       `token lifetime (exp − iat) is over the ${maxLifetime} s this server accepts; sign a shorter one`,
     );

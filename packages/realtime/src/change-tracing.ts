@@ -35,11 +35,16 @@ const DEFAULT_KEPT_WRITES = 10_000;
  * call, through its commit), `ccs.relay.read` (a read of the change log that found it),
  * `ccs.emit` (its stream's changes sent to the room: a child of the read, linked to the writes
  * made through this node) and `ccs.device_ack` (a device saying it holds it, linked to the emit).
+ * The relay may read and emit a change before its write's caller has seen the commit (the commit
+ * is visible to the relay's query first): then the write's span, recorded after, links to the
+ * emit instead.
  * Every span carries the stream and the seq(s), so a change is followed across nodes by those.
  * The relay's reads run one at a time, so the read under way is the parent of its emits.
  */
 export class ChangeTracing {
   private readonly writes = new Map<string, SpanContext>();
+  /** Emits of changes whose write span was not recorded yet (it may be on its way). */
+  private readonly emitsBeforeWrite = new Map<string, SpanContext>();
   private read: Span | undefined;
   /** A change is traced when the hash of its stream and seq falls below this (of 2^32). */
   private readonly threshold: number;
@@ -76,10 +81,11 @@ export class ChangeTracing {
     run: () => Promise<R>,
   ): Promise<R> {
     const startTime = performance.timeOrigin + performance.now();
-    const start = (): Span =>
+    const start = (links: Link[] = []): Span =>
       this.tracer.startSpan('ccs.write', {
         kind: SpanKind.SERVER,
         startTime,
+        links,
         attributes: {
           [TRACE_ATTRIBUTES.event]: event,
           [TRACE_ATTRIBUTES.transport]: transport,
@@ -96,13 +102,16 @@ export class ChangeTracing {
       throw error;
     }
     if (this.traces(result.stream, result.seq)) {
-      const span = start();
+      const changed = key(result.stream, result.seq);
+      const emitted = this.emitsBeforeWrite.get(changed);
+      this.emitsBeforeWrite.delete(changed);
+      const span = start(emitted ? [{ context: emitted }] : []);
       span.setAttributes({
         [TRACE_ATTRIBUTES.stream]: result.stream,
         [TRACE_ATTRIBUTES.seq]: result.seq,
       });
       span.end();
-      this.remember(result.stream, result.seq, span.spanContext());
+      if (!emitted) remember(this.writes, this.keptWrites, changed, span.spanContext());
     }
     return result;
   }
@@ -132,10 +141,15 @@ export class ChangeTracing {
   ): SpanContext | undefined {
     if (!changes.some((change) => this.traces(stream, change.seq))) return undefined;
     const links: Link[] = [];
+    const unwritten: string[] = [];
     for (const change of changes) {
+      if (!this.traces(stream, change.seq)) continue;
       const written = key(stream, change.seq);
       const write = this.writes.get(written);
-      if (!write) continue;
+      if (!write) {
+        unwritten.push(written);
+        continue;
+      }
       // A change is emitted once per node: its write is linked once.
       this.writes.delete(written);
       links.push({ context: write, attributes: { [TRACE_ATTRIBUTES.seq]: change.seq } });
@@ -156,7 +170,13 @@ export class ChangeTracing {
       parent,
     );
     span.end();
-    return span.spanContext();
+    const context = span.spanContext();
+    // Written through this node but not recorded yet, or written elsewhere: a write recorded
+    // later links here.
+    for (const written of unwritten) {
+      remember(this.emitsBeforeWrite, this.keptWrites, written, context);
+    }
+    return context;
   }
 
   /**
@@ -183,16 +203,20 @@ export class ChangeTracing {
     });
     span.end();
   }
-
-  private remember(stream: StreamName, seq: number, context: SpanContext): void {
-    if (this.writes.size >= this.keptWrites) {
-      this.writes.delete(this.writes.keys().next().value!);
-    }
-    this.writes.set(key(stream, seq), context);
-  }
 }
 
 const key = (stream: StreamName, seq: number): string => `${stream}#${seq}`;
+
+/** Keeps `context` under `changed` in `kept`, forgetting the oldest past `most`. */
+function remember(
+  kept: Map<string, SpanContext>,
+  most: number,
+  changed: string,
+  context: SpanContext,
+): void {
+  if (kept.size >= most) kept.delete(kept.keys().next().value!);
+  kept.set(changed, context);
+}
 
 /** 32-bit FNV-1a of `stream#seq`: the same on every node and in every process. */
 function changeHash(stream: StreamName, seq: number): number {

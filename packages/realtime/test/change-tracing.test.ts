@@ -5,6 +5,7 @@ import {
   InMemorySpanExporter,
   SimpleSpanProcessor,
   TracerProvider,
+  type ReadableSpan,
 } from '@opentelemetry/sdk-trace';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { ChangeTracing, TRACE_ATTRIBUTES as A } from '../src/change-tracing.js';
@@ -69,12 +70,15 @@ describe('tracing a change from its write to the device', () => {
     });
     expect(restWrite.attributes).toMatchObject({ [A.transport]: 'rest', [A.stream]: stream });
 
-    // The emit that carried the socket write: a child of a relay read, linked to the write.
-    const emit = spans().find(
-      (span) =>
-        span.name === 'ccs.emit' &&
-        span.links.some((link) => link.context.spanId === socketWrite.spanContext().spanId),
-    );
+    // The emit that carried the socket write: a child of a relay read, linked with the write
+    // (from the emit; or from the write, when the relay emitted before the write's caller saw
+    // the commit).
+    const idOf = (span: ReadableSpan): string => span.spanContext().spanId;
+    const linkedWith = (one: ReadableSpan, other: ReadableSpan): boolean =>
+      one.links.some((link) => link.context.spanId === idOf(other)) ||
+      other.links.some((link) => link.context.spanId === idOf(one));
+    const emits = () => spans().filter((span) => span.name === 'ccs.emit');
+    const emit = emits().find((span) => linkedWith(span, socketWrite));
     expect(emit).toBeDefined();
     expect(emit!.attributes[A.stream]).toBe(stream);
     expect(emit!.attributes[A.firstSeq]).toBeLessThanOrEqual(sent.seq);
@@ -84,11 +88,10 @@ describe('tracing a change from its write to the device', () => {
     );
     expect(read?.name).toBe('ccs.relay.read');
     expect(read!.attributes[A.changes]).toBeGreaterThanOrEqual(1);
-    // Every write's change is linked from one emit.
-    const linked = spans()
-      .filter((span) => span.name === 'ccs.emit')
-      .flatMap((span) => span.links.map((link) => link.context.spanId));
-    expect(linked).toEqual(expect.arrayContaining(writes.map((span) => span.spanContext().spanId)));
+    // Every write is linked with exactly one emit.
+    for (const write of writes) {
+      expect(emits().filter((span) => linkedWith(span, write))).toHaveLength(1);
+    }
 
     // The device's ack of that seq, linked to that emit, with the time from the commit.
     const ack = spans().find((span) => span.name === 'ccs.device_ack')!;
@@ -99,6 +102,36 @@ describe('tracing a change from its write to the device', () => {
     });
     expect(ack.attributes[A.commitToAckMs]).toBeGreaterThanOrEqual(0);
     expect(ack.links.map((link) => link.context.spanId)).toEqual([emit!.spanContext().spanId]);
+  });
+});
+
+describe('a change emitted before its write is recorded', () => {
+  it("links the write's span to the emit that carried the change", async () => {
+    // The commit is visible to the relay's query before the writer's client has read the
+    // COMMIT answer: the relay may emit the change first.
+    const stream = streamName('conversation', '0b7c2f9e-4d1a-4e3b-8c5f-6a7b8c9d0e1f');
+    const exporter = new InMemorySpanExporter();
+    const provider = new TracerProvider({
+      spanProcessors: [new SimpleSpanProcessor({ exporter })],
+    });
+    onTestFinished(() => provider.shutdown());
+    const tracing = new ChangeTracing(provider.getTracer('test'));
+    const change = {
+      stream,
+      seq: 7,
+      kind: 'message.created',
+      data: {},
+      committedAt: new Date(0).toISOString(),
+      writtenAt: new Date(0).toISOString(),
+    } as unknown as ChangeEvent;
+    const emit = tracing.emit(stream, [change], 2)!;
+    await tracing.write('message:send', 'socket', 'device', async () => ({ stream, seq: 7 }));
+    const write = exporter.getFinishedSpans().find((span) => span.name === 'ccs.write')!;
+    expect(write.links.map((link) => link.context.spanId)).toEqual([emit.spanId]);
+    // Linked once: a retry answered with the same seq links nothing more.
+    await tracing.write('message:send', 'socket', 'device', async () => ({ stream, seq: 7 }));
+    const later = exporter.getFinishedSpans().filter((span) => span.name === 'ccs.write')[1]!;
+    expect(later.links).toEqual([]);
   });
 });
 
