@@ -143,11 +143,11 @@ export class ChangeTracing {
     const links: Link[] = [];
     const unwritten: string[] = [];
     for (const change of changes) {
-      if (!this.traces(stream, change.seq)) continue;
       const written = key(stream, change.seq);
       const write = this.writes.get(written);
       if (!write) {
-        unwritten.push(written);
+        // Only traced writes are kept: the hash is checked for the others alone.
+        if (this.traces(stream, change.seq)) unwritten.push(written);
         continue;
       }
       // A change is emitted once per node: its write is linked once.
