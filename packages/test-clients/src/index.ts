@@ -24,6 +24,7 @@ export type { ReceivedChange } from './received-changes.js';
 export { LatencyStats, type LatencySummary } from './latency-stats.js';
 export {
   LatencyHistogram,
+  type LatencyBin,
   type LatencyBucket,
   type LatencyPercentiles,
 } from './latency-histogram.js';

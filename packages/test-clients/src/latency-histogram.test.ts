@@ -101,4 +101,17 @@ describe('LatencyHistogram', () => {
     expect(three.map((bucket) => bucket.count).reduce((a, b) => a + b)).toBe(1000);
     expect(() => histogramOf([1]).buckets(0)).toThrow(RangeError);
   });
+
+  it('lists its non-empty bins ascending, each with its highest value, the same after a merge', () => {
+    const histogram = histogramOf([5, 5, 1500, 250_000]);
+    expect(histogram.bins()).toEqual([
+      { value: 5, count: 2 },
+      { value: 1500, count: 1 },
+      // Three significant digits: 250 ms shares a bin up to 250.111 ms.
+      { value: 250_111, count: 1 },
+    ]);
+    const merged = LatencyHistogram.empty();
+    merged.add(LatencyHistogram.decode(histogram.encode()));
+    expect(merged.bins()).toEqual(histogram.bins());
+  });
 });

@@ -16,6 +16,12 @@ export interface LatencyPercentiles {
   readonly maxMs: number;
 }
 
+/** One bin of a {@link LatencyHistogram}: `count` latencies, the highest of them `value` µs. */
+export interface LatencyBin {
+  readonly value: number;
+  readonly count: number;
+}
+
 /** One bar of a latency histogram: the samples above the previous bar's bound, up to `upToMs`. */
 export interface LatencyBucket {
   readonly upToMs: number;
@@ -111,7 +117,7 @@ export class LatencyHistogram {
     if (!Number.isInteger(maxBuckets) || maxBuckets < 1) {
       throw new RangeError(`buckets: maxBuckets must be a positive integer, got ${maxBuckets}`);
     }
-    const recorded = this.recordedValues();
+    const recorded = this.bins();
     if (recorded.length === 0) return [];
     const highest = this.highest();
     const lowest = Math.min(recorded.find(({ value }) => value > 0)?.value ?? highest, highest);
@@ -143,11 +149,14 @@ export class LatencyHistogram {
     return this.histogram.highestEquivalentValue(this.histogram.maxValue);
   }
 
-  /** Every non-empty bin, ascending: the highest value it holds and its count. */
-  private recordedValues(): { value: number; count: number }[] {
+  /**
+   * Every non-empty bin, ascending: the highest value it holds (µs) and its count. Histograms
+   * share their bins, so the bins of several can be merged by value.
+   */
+  bins(): LatencyBin[] {
     const iterator = this.histogram.recordedValuesIterator;
     iterator.reset();
-    const values: { value: number; count: number }[] = [];
+    const values: LatencyBin[] = [];
     while (iterator.hasNext()) {
       const bin = iterator.next();
       values.push({ value: bin.valueIteratedTo, count: bin.countAtValueIteratedTo });

@@ -275,11 +275,17 @@ describe('buildBenchReport', () => {
     // Medians of the searches: 60,000 → 57,000.
     expect(acks.saturation).toMatchObject({ ratio: 0.95, throughputOverhead: 0.05 });
     expect(acks.within5Pct).toBe(false);
-    expect(built.overhead.tracing.moderate.p99Ratio).toBe(1);
-    expect(built.overhead.tracing.within5Pct).toBe(true);
+    // Tracing's pooled p99 is plain's, but plain's own rounds (8, 10 and 9 ms) differ by more
+    // than 5 %: a resample of them can give 8 or 10, so the rounds cannot tell.
+    const tracing = built.overhead.tracing;
+    expect(tracing.moderate.p99Ratio).toBe(1);
+    expect(tracing.moderate.p99Interval.low).toBeLessThan(0.95);
+    expect(tracing.moderate.p99Interval.high).toBeGreaterThan(1.05);
+    expect(tracing.p99Verdict).toBe('unresolved');
+    expect(tracing.within5Pct).toBe(false);
     expect(built.goals).toMatchObject({
       deviceAcksOverheadWithin5Pct: false,
-      tracingOverheadWithin5Pct: true,
+      tracingOverheadWithin5Pct: false,
     });
     expect(built.overheadSaturation.ccsDeviceAcks.repeats.median).toBe(57_000);
     expect(built.overheadSaturationSteps.ccsTracing).toHaveLength(3);

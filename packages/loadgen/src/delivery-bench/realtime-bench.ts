@@ -56,9 +56,11 @@ function describeOverhead(label: string, overhead: VariantOverhead): string {
     `${compared.variant.p99Ms} ms (${compared.p99Ratio}), gateway cpu per delivery ` +
     `×${compared.gatewayCpuPerDeliveryRatio}`;
   const noise = overhead.moderate.plain.p99Rounds;
+  const interval = overhead.moderate.p99Interval;
   return (
     `${label}: ${point('moderate', overhead.moderate)}` +
     (noise && noise.values.length > 1 ? ` (plain p99 rounds spread ${noise.spreadPct} %)` : '') +
+    `, p99 ratio 90 % interval ${interval.low}–${interval.high} (${overhead.p99Verdict})` +
     `; ${point('saturation', overhead.saturation)}; within 5 %: ` +
     (overhead.within5Pct ? 'yes' : 'NO')
   );

@@ -1,3 +1,4 @@
+import { LatencyHistogram } from '@ccs/test-clients';
 import { describe, expect, it } from 'vitest';
 import { repeatSpread } from '../measure/repeat-spread.js';
 import type { RepeatedSaturation } from '../measure/repeated-saturation.js';
@@ -5,6 +6,8 @@ import type { PhaseResult } from './load-phase-runner.js';
 import { phase as cleanPhase, latencyOf } from './phase-result.test-helper.js';
 import {
   compareOverhead,
+  p99RatioInterval,
+  p99Verdict,
   roundsPoint,
   saturationPoint,
   variantOverhead,
@@ -118,6 +121,8 @@ describe('variantOverhead', () => {
       { plain: saturation([80_000]), variant: saturation([76_000]) },
     );
     expect(within.moderate.p99Ratio).toBe(1.05);
+    expect(within.moderate.p99Interval).toMatchObject({ low: 1.05, high: 1.05 });
+    expect(within.p99Verdict).toBe('within');
     expect(within.saturation.ratio).toBe(0.95);
     expect(within.within5Pct).toBe(true);
   });
@@ -127,6 +132,7 @@ describe('variantOverhead', () => {
       { plain: plainRounds, variant: [phase(10_000, 1, 2.11), phase(10_000, 1, 2.11)] },
       { plain: saturation([80_000]), variant: saturation([80_000]) },
     );
+    expect(slowerAtModerate.p99Verdict).toBe('over');
     expect(slowerAtModerate.within5Pct).toBe(false);
     const fewerAtSaturation = variantOverhead(
       { plain: plainRounds, variant: plainRounds },
@@ -139,5 +145,43 @@ describe('variantOverhead', () => {
     );
     expect(slowerAtSaturation.saturation.p99Ratio).toBe(2.25);
     expect(slowerAtSaturation.within5Pct).toBe(true);
+  });
+});
+
+describe('p99RatioInterval', () => {
+  it('is one point when every round of each side has the same latencies', () => {
+    const interval = p99RatioInterval(
+      [phase(10_000, 1, 2), phase(10_000, 1, 2)],
+      [phase(10_000, 1, 2.1), phase(10_000, 1, 2.1), phase(10_000, 1, 2.1)],
+      200,
+    );
+    expect(interval).toEqual({ low: 1.05, high: 1.05, resamples: 200 });
+  });
+
+  it('spans the ratios that resampling a stalled round can give, the same for the same rounds', () => {
+    // One round in four had a stall that delayed a tenth of its deliveries to 40 ms: a resample
+    // that draws it has a pooled p99 of 40 ms, one that does not (a third of them) 2 ms.
+    const stalled = LatencyHistogram.empty();
+    for (let i = 0; i < 100; i++) stalled.record(i < 90 ? 1000 : 40_000);
+    const rounds = [
+      phase(10_000, 1, 2),
+      phase(10_000, 1, 2),
+      phase(10_000, 1, 2),
+      { ...phase(10_000, 1, 40), latencyHistogram: stalled.encode() },
+    ];
+    const interval = p99RatioInterval(rounds, rounds);
+    // 2 ÷ 40.03 and 40.03 ÷ 2 (three significant digits: 40 ms shares a bin up to 40.03 ms)
+    expect(interval).toMatchObject({ low: 0.05, high: 20.015 });
+    expect(p99Verdict(interval)).toBe('unresolved');
+    expect(p99RatioInterval(rounds, rounds)).toEqual(interval);
+  });
+});
+
+describe('p99Verdict', () => {
+  it('is within when 95 % of the ratios are ≤ 1.05, over when 95 % are above, else unresolved', () => {
+    expect(p99Verdict({ low: 0.7, high: 1.05, resamples: 1000 })).toBe('within');
+    expect(p99Verdict({ low: 1.051, high: 1.9, resamples: 1000 })).toBe('over');
+    expect(p99Verdict({ low: 0.9, high: 1.06, resamples: 1000 })).toBe('unresolved');
+    expect(p99Verdict({ low: 1.05, high: 1.2, resamples: 1000 })).toBe('unresolved');
   });
 });
