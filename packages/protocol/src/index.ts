@@ -135,6 +135,7 @@ export {
   type ChangesReceivedPayload,
 } from './received-payloads.js';
 export {
+  checkedReportMs,
   DEFAULT_RECEIVED_REPORT_MS,
   ReceivedReporter,
   type ReporterClock,

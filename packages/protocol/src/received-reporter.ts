@@ -63,7 +63,7 @@ export class ReceivedReporter {
     private readonly send: (payload: ChangesReceivedPayload) => void,
     private readonly clock: ReporterClock = systemClock,
   ) {
-    this.intervalMs = checkedInterval(intervalMs);
+    this.intervalMs = checkedReportMs(intervalMs);
   }
 
   /**
@@ -71,7 +71,7 @@ export class ReceivedReporter {
    * and drops what the pending report would have said.
    */
   reportEvery(intervalMs: number): void {
-    this.intervalMs = checkedInterval(intervalMs);
+    this.intervalMs = checkedReportMs(intervalMs);
     if (this.intervalMs === 0) this.stop();
   }
 
@@ -137,9 +137,13 @@ export class ReceivedReporter {
   }
 }
 
-function checkedInterval(intervalMs: number): number {
-  if (!(Number.isInteger(intervalMs) && intervalMs >= 0)) {
-    throw new RangeError(`intervalMs must be a whole number of ms, 0 or more, got ${intervalMs}`);
+/**
+ * `ms` when it can be a report interval (a whole number of ms, 0 or more: 0 is no reports), else
+ * a RangeError naming it as `name`.
+ */
+export function checkedReportMs(ms: number, name = 'intervalMs'): number {
+  if (!(Number.isInteger(ms) && ms >= 0)) {
+    throw new RangeError(`${name} must be a whole number of ms, 0 or more, got ${ms}`);
   }
-  return intervalMs;
+  return ms;
 }

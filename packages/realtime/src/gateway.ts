@@ -1,5 +1,6 @@
 import { type Database } from '@ccs/db';
 import {
+  checkedReportMs,
   DEFAULT_RECEIVED_REPORT_MS,
   EVENTS,
   MAX_ENCODED_SEND_BYTES,
@@ -169,12 +170,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }
   const { coalesce = true, ...tuning } = options.relay ?? {};
   const maxFrameBytes = limits.outboundBufferBytes / 4;
-  const receivedReportMs = options.receivedReportMs ?? DEFAULT_RECEIVED_REPORT_MS;
-  if (!(Number.isInteger(receivedReportMs) && receivedReportMs >= 0)) {
-    throw new Error(
-      `receivedReportMs must be a whole number of ms, 0 or more, got ${receivedReportMs}`,
-    );
-  }
+  const receivedReportMs = checkedReportMs(
+    options.receivedReportMs ?? DEFAULT_RECEIVED_REPORT_MS,
+    'receivedReportMs',
+  );
   const sessions = new LocalSessions<GatewaySocket>(limits, (socket, end) =>
     endSession(socket, end, metrics),
   );
