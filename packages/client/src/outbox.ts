@@ -136,6 +136,9 @@ export class Outbox {
       resolve = done;
       reject = fail;
     });
+    // Whoever awaits it still sees a rejection; but a write closed while it was being stored
+    // throws its own error, and nobody awaits this answer that `close` rejected.
+    answer.catch(() => undefined);
     this.settle.set(id, { event, answer, resolve, reject });
     return answer;
   }
